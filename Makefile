@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo check test lint clean
+.PHONY: setup demo check test lint chromium clean
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,8 +31,15 @@ lint: setup
 test: setup
 	$(BIN)/pytest -q -m "not slow and not browser" -n 2
 
-check: lint
-	$(BIN)/pytest -q -n 2 --durations=15
+# the browser tests drive Debian's Chromium (never a downloaded browser)
+chromium:
+	@test -x $(CHROMIUM) || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver) \
+		|| echo "could not install chromium: the browser tests will fail naming it"
+
+# CI=1: the thorough hypothesis profiles (e.g. 300 examples per read model); worksteal keeps both cores busy
+# to the end, when the long property suites would otherwise run alone.
+check: lint chromium
+	CI=1 $(BIN)/pytest -q -n 2 --dist worksteal --durations=15
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

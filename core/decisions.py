@@ -578,6 +578,8 @@ def _void_card_unit(command: VoidCardUnit, reader: AggregateReader) -> tuple[Pen
     )
     events.insert(0, _on_card(card, voided, context))
     if card.memorabilia_id is not None:
+        # read before writing: the release is appended against the item's current version
+        load_required(reader, card.memorabilia_id, MemorabiliaState, "memorabilia item")
         released = MemorabiliaItemReleased(
             memorabilia_id=card.memorabilia_id,
             card_unit_id=card.card_unit_id,

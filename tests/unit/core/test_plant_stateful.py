@@ -24,7 +24,7 @@ from tests.unit.core.floor import MANAGER, OPERATOR, PLANNER, default_factory
 
 FACTORY = default_factory()
 STATIONS = [s.station_id for s in FACTORY.stations]
-EXAMPLES = 500 if os.environ.get("CI") else 60
+EXAMPLES = 300 if os.environ.get("CI") else 60
 
 
 class PlantMachine(RuleBasedStateMachine):
