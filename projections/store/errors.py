@@ -1,0 +1,59 @@
+"""What the event store refuses, each with a message that names the problem.
+
+The ingest layer maps them to HTTP: ConcurrencyConflict -> 409 (decide again on fresh state and retry),
+ScanIdReused -> 422, DurabilityError -> 503 (nothing was acknowledged). LakeCorrupted and JournalInUse are
+operator problems: they name the file and what is wrong with it. The lake's own errors are defined in
+`projections.lake.errors` (the lake sits below the store) and re-exported here.
+"""
+
+from projections.lake.errors import LakeCorrupted, LakeError, SealerBusy
+
+__all__ = [
+    "ConcurrencyConflict",
+    "DurabilityError",
+    "EventStoreError",
+    "JournalInUse",
+    "LakeCorrupted",
+    "LakeError",
+    "ScanIdReused",
+    "SealerBusy",
+]
+
+
+class EventStoreError(Exception):
+    """Base of every error the event store raises on purpose."""
+
+
+class ConcurrencyConflict(EventStoreError):
+    """An aggregate moved on since the decision read it: nothing of the append was written."""
+
+    def __init__(self, aggregate_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"aggregate {aggregate_id} is at version {actual} but the decision read version {expected}; "
+            "nothing was written: decide again on the current state"
+        )
+        self.aggregate_id = aggregate_id
+        self.expected = expected
+        self.actual = actual
+
+
+class ScanIdReused(EventStoreError):
+    """A scan_id already recorded for a scan with other content: a client bug, never a silent replay."""
+
+    def __init__(self, scan_id: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"scan_id {scan_id!r} was already recorded for a scan with different content")
+        self.scan_id = scan_id
+
+
+class DurabilityError(EventStoreError):
+    """The append could not be made durable (disk full, I/O error, store closed): it was not acknowledged."""
+
+
+class JournalInUse(EventStoreError):
+    """Another process holds the journal for writing; one writer per journal keeps versions and sequence exact."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path}: the journal is open for writing in another process; open it with read_only=True to read"
+        )
+        self.path = path

@@ -1,0 +1,826 @@
+"""The event store: appends acknowledged by the journal (group commit), sealed into the lake in the background.
+
+Callers prepare their rows (payload JSON, envelope columns) in their own thread, enqueue them and wait; one
+writer thread drains the queue and validates every append of the batch in order against an in-memory overlay
+of versions (so an append that conflicts fails alone while the others commit), then writes the whole batch in
+one SQLite transaction: one fsync acknowledges many appends. A commit that fails fails every append in it.
+"""
+
+import contextlib
+import dataclasses
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Final, Generic, Self, TypeVar
+
+import pyarrow as pa
+
+from core.envelope import PendingEvent, RecordedEvent, record
+from core.events import DomainEvent
+from projections.data_dir import DataDir
+from projections.lake.table import FileLock, LakeTable, sealer_lock_path
+from projections.store import journal
+from projections.store.errors import (
+    ConcurrencyConflict,
+    DurabilityError,
+    JournalInUse,
+    LakeCorrupted,
+    ScanIdReused,
+    SealerBusy,
+)
+from projections.store.sealer import Sealer
+
+log = logging.getLogger("cardtrace.store")
+
+BULK_RUN: Final = 4_096  # appends of an append_many handed to the writer at a time (see append_many)
+MAX_BATCH_APPENDS: Final = 20_000  # one group commit; bounds the writer's memory and one transaction's size
+VERSION_CACHE_SIZE: Final = 500_000  # aggregates whose version the writer knows without asking SQLite
+AGGREGATE_CACHE_SIZE: Final = 20_000  # aggregates whose events load_aggregate serves from memory
+AGGREGATE_CACHE_MAX_EVENTS: Final = 1_000  # longer histories (a busy station) are not worth pinning in memory
+TOUCH_LOG_COMMITS: Final = 4_096  # recent commits remembered to keep the aggregate cache coherent
+
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+# JSONEncoder.encode builds a new C encoder per call; building it once saves most of the cost of a payload.
+_FAST_ENCODE = (
+    _c_encoder(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    if _c_encoder is not None
+    else None
+)
+_PAYLOAD_FIELDS: dict[type[DomainEvent], tuple[str, ...]] = {}
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Append:
+    """One command's outcome: its events (all or none), the versions its decision read, its scan.
+
+    `expected_versions` maps every aggregate the decision read to the version it saw (0: it did not exist),
+    emitting or not; every event's aggregate must be among them. `outcome` is the JSON a retry of the same
+    scan gets back; an append may carry no events and only an outcome (a rejected scan).
+    """
+
+    events: tuple[PendingEvent, ...]
+    expected_versions: Mapping[str, int]
+    scan_id: str | None = None
+    scan_fingerprint: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppendResult:
+    """What an append recorded; `replayed` when it is the original answer to a scan_id seen before."""
+
+    events: tuple[RecordedEvent, ...]
+    replayed: bool = False
+    outcome: str | None = None
+    scan_id: str | None = None
+    scan_fingerprint: str | None = None
+
+
+# --- what travels between the callers and the writer thread ---------------------------------------------
+
+
+class _Prepared:
+    """An append made ready outside the writer: its rows' tails and aggregates, checked and encoded."""
+
+    __slots__ = ("aggregate_ids", "append", "tails")
+
+    def __init__(self, append: Append) -> None:
+        self.append = append
+        self.tails: list[tuple[object, ...]] = []
+        self.aggregate_ids: list[str] = []
+        for pending in append.events:
+            context = pending.context
+            # The order of the INSERT's columns after the three the writer assigns.
+            self.tails.append(
+                (
+                    pending.aggregate_type,
+                    pending.aggregate_id,
+                    pending.event.event_type,
+                    pending.event.schema_version,
+                    journal.to_microseconds(context.occurred_at),
+                    pending.job_id,
+                    pending.sheet_id,
+                    pending.card_unit_id,
+                    context.station_id,
+                    context.operator_id,
+                    context.scan_id,
+                    payload_json(pending.event),
+                )
+            )
+            self.aggregate_ids.append(pending.aggregate_id)
+
+
+def _check(append: Append) -> None:
+    """Refuse a malformed append (a programming error) before anything of its call is written."""
+    expected = append.expected_versions
+    for version in expected.values():
+        if not isinstance(version, int) or version < 0:
+            raise ValueError(f"expected versions must be integers >= 0, got {dict(expected)}")
+    for pending in append.events:
+        if pending.aggregate_id not in expected:
+            raise ValueError(
+                f"{pending.event_type} is for {pending.aggregate_id}, whose expected version the append does"
+                " not state: every aggregate an append writes must be in expected_versions"
+            )
+        if pending.context.occurred_at.tzinfo is None:
+            raise ValueError(f"{pending.event_type} for {pending.aggregate_id} has a naive occurred_at: UTC only")
+
+
+class _Assigned:
+    """Where the writer put an append: its first sequence_num, each event's version, the commit's time."""
+
+    __slots__ = ("first_sequence", "recorded_at", "versions")
+
+    def __init__(self, first_sequence: int, versions: list[int], recorded_at: int) -> None:
+        self.first_sequence = first_sequence
+        self.versions = versions
+        self.recorded_at = recorded_at
+
+
+class _SameBatchReplay:
+    """A retry that arrived in the same group commit as its original."""
+
+    __slots__ = ("original",)
+
+    def __init__(self, original: tuple[_Prepared, _Assigned]) -> None:
+        self.original = original
+
+
+_Outcome = _Assigned | _SameBatchReplay | journal.ScanRow | Exception
+
+
+class _Ticket:
+    """One caller's appends and the lock it waits on until the writer has an outcome for each."""
+
+    __slots__ = ("done", "outcomes", "prepared")
+
+    def __init__(self, prepared: list[_Prepared]) -> None:
+        self.prepared = prepared
+        self.outcomes: list[_Outcome] = []
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the writer; cheaper than a threading.Event per append
+
+
+class _SealMark:
+    __slots__ = ("sealed_sequence",)
+
+    def __init__(self, sealed_sequence: int) -> None:
+        self.sealed_sequence = sealed_sequence
+
+
+_STOP: Final = object()
+
+
+# --- bounded memory ------------------------------------------------------------------------------------
+
+
+class _TwoGenerationCache(Generic[K, V]):
+    """A bounded map that keeps what was used recently: a cheap stand-in for an LRU.
+
+    Entries live in `young` until it fills; then `young` becomes `old` and the previous `old` is dropped. A hit
+    in `old` moves back to `young`. Memory is at most 2 x `size` entries, whatever the log's length.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._half = max(1, size // 2)
+        self._young: dict[K, V] = {}
+        self._old: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        value = self._young.get(key)
+        if value is None:
+            value = self._old.pop(key, None)
+            if value is not None:
+                self._put(key, value)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._old.pop(key, None)
+        self._put(key, value)
+
+    def _put(self, key: K, value: V) -> None:
+        if len(self._young) >= self._half and key not in self._young:
+            self._old = self._young
+            self._young = {}
+        self._young[key] = value
+
+    def discard(self, key: K) -> None:
+        self._young.pop(key, None)
+        self._old.pop(key, None)
+
+    def clear(self) -> None:
+        self._young = {}
+        self._old = {}
+
+
+# --- the store -----------------------------------------------------------------------------------------
+
+
+class EventStore:
+    """The event log of one data directory: durable appends, reads, and sealing into the lake.
+
+    Opening it recovers: the journal's last sequence_num is read from its primary key, the lake's high-water
+    mark from the Delta log, the two are checked against each other, and sealing resumes. A lake problem does
+    not stop acknowledgements (the journal is the system of record): sealing stops and `health()` and
+    `seal_now()` report the LakeCorrupted with its path.
+    """
+
+    def __init__(
+        self,
+        data_dir: DataDir,
+        *,
+        seal_interval_s: float = 0.5,
+        seal_batch: int = 50_000,
+        start_sealer: bool = True,
+        read_only: bool = False,
+    ) -> None:
+        self.data_dir = data_dir
+        self._seal_interval_s = seal_interval_s
+        self._seal_batch = seal_batch
+        self._start_sealer = start_sealer
+        self._read_only = read_only
+        self._path = data_dir.journal_path
+        self._opened = False
+        self._closing = False
+        self._enqueue_lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Ticket | _SealMark | object] = queue.SimpleQueue()
+        self._writer_thread: threading.Thread | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._readers = journal.Readers(self._path)
+        self._writer_lock = FileLock(self._path.parent / "writer.lock")
+        self._sealer_lock = FileLock(sealer_lock_path(data_dir))
+        self._sealer: Sealer | None = None
+        self._lake_problem: LakeCorrupted | None = None
+        # Only the writer thread reads or changes these three once the store is open.
+        self._last_sequence = 0
+        self._last_recorded_at = 0
+        self._versions: _TwoGenerationCache[str, int] = _TwoGenerationCache(VERSION_CACHE_SIZE)
+        # The aggregate cache is shared: readers fill it, the writer evicts what it changes (under the lock).
+        self._cache_lock = threading.Lock()
+        self._aggregates: _TwoGenerationCache[str, tuple[int, tuple[RecordedEvent, ...]]] = _TwoGenerationCache(
+            AGGREGATE_CACHE_SIZE
+        )
+        self._commits = 0
+        self._touched: deque[tuple[int, frozenset[str]]] = deque(maxlen=TOUCH_LOG_COMMITS)
+        self._committed = 0  # last sequence_num made durable, for readers on other threads
+        self.open()
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    def open(self) -> Self:
+        if self._opened:
+            return self
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        if self._read_only:
+            if not self._path.exists():
+                raise FileNotFoundError(f"{self._path}: no journal to read")
+            self._last_sequence = journal.last_sequence(self._readers.get())
+        else:
+            if not self._writer_lock.acquire():
+                raise JournalInUse(str(self._path))
+            try:
+                self._writer = journal.connect(self._path, writer=True)
+                journal.create_tables(self._writer)
+                self._last_sequence = journal.last_sequence(self._writer)
+                last_recorded = journal.recorded_at_of(self._writer, self._last_sequence)
+                self._last_recorded_at = journal.to_microseconds(last_recorded) if last_recorded else 0
+            except BaseException:
+                self._release_files()
+                raise
+        self._committed = self._last_sequence
+        self._closing = False
+        self._opened = True
+        if not self._read_only:
+            self._writer_thread = threading.Thread(target=self._write_loop, name="cardtrace-journal", daemon=True)
+            self._writer_thread.start()
+            if self._sealer_lock.acquire():
+                self._recover_lake()
+        return self
+
+    def _recover_lake(self) -> None:
+        """Check the lake against the journal and resume sealing from the lake's own high-water mark."""
+        lake = LakeTable.for_data_dir(self.data_dir)
+        sealed = 0
+        try:
+            # A lake that does not exist yet is created by the first seal, so opening a fresh store stays cheap.
+            if lake.exists():
+                sealed = lake.read_high_water_mark()
+                if sealed > self._last_sequence:
+                    raise LakeCorrupted(
+                        lake.uri,
+                        f"the lake holds events up to sequence_num {sealed} but the journal only up to"
+                        f" {self._last_sequence}: the journal is older than the lake (restored from a backup?)",
+                    )
+                report = lake.verify()
+                if report.unreferenced:
+                    log.info("lake %s: %d unreferenced data files", lake.uri, len(report.unreferenced))
+        except LakeCorrupted as problem:
+            log.error("sealing stopped: %s", problem)
+            self._lake_problem = problem
+            return
+        self._sealer = Sealer(
+            lake=lake,
+            journal_path=self._path,
+            committed=lambda: self._committed,
+            on_sealed=self._mark_sealed,
+            sealed_through=sealed,
+            interval_s=self._seal_interval_s,
+            batch=self._seal_batch,
+        )
+        if sealed != journal.sealed_sequence(self._readers.get()):
+            self._mark_sealed(sealed)
+        if self._start_sealer:
+            self._sealer.start()
+
+    def close(self) -> None:
+        """Stop taking appends, commit the ones queued, stop sealing (without sealing the rest: see seal_now)."""
+        if not self._opened:
+            return
+        with self._enqueue_lock:
+            self._closing = True
+            self._queue.put(_STOP)
+        if self._writer_thread is not None:
+            self._writer_thread.join()
+            self._writer_thread = None
+        if self._sealer is not None:
+            self._sealer.stop()
+            self._sealer = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._readers.close()
+        self._release_files()
+        self._opened = False
+
+    def _release_files(self) -> None:
+        self._sealer_lock.release()
+        self._writer_lock.release()
+
+    def __enter__(self) -> Self:
+        return self.open()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- appends ---------------------------------------------------------------------------------------
+
+    def append(self, append: Append) -> AppendResult:
+        """Record one command's events atomically; returns once they are fsynced.
+
+        Raises ConcurrencyConflict (nothing written), ScanIdReused, or DurabilityError (not acknowledged).
+        A scan_id already recorded with the same fingerprint returns the original result, `replayed=True`.
+        """
+        _check(append)
+        ticket = _Ticket([_Prepared(append)])
+        self._enqueue(ticket)
+        ticket.done.acquire()
+        answer = self._answer(ticket.prepared[0], ticket.outcomes[0])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def append_many(self, appends: Sequence[Append]) -> list[AppendResult | Exception]:
+        """Many appends, each checked and atomic on its own: one outcome per append, in order.
+
+        They go to the writer in runs of BULK_RUN appends, each run prepared while the writer commits the one
+        before (SQLite's work runs without the GIL), so a big call keeps both cores busy; every outcome is
+        durable (or a DurabilityError) when the call returns.
+        """
+        for append in appends:
+            _check(append)
+        tickets: list[_Ticket] = []
+        for start in range(0, len(appends), BULK_RUN):
+            ticket = _Ticket([_Prepared(append) for append in appends[start : start + BULK_RUN]])
+            self._enqueue(ticket)
+            tickets.append(ticket)
+        answers: list[AppendResult | Exception] = []
+        for ticket in tickets:
+            ticket.done.acquire()
+            answers.extend(
+                self._answer(prepared, outcome)
+                for prepared, outcome in zip(ticket.prepared, ticket.outcomes, strict=True)
+            )
+        return answers
+
+    def _enqueue(self, ticket: _Ticket) -> None:
+        with self._enqueue_lock:
+            if not self._opened or self._closing:
+                raise DurabilityError(f"{self._path}: the event store is closed; nothing was recorded")
+            if self._read_only:
+                raise DurabilityError(f"{self._path}: the event store is open read-only; nothing was recorded")
+            self._queue.put(ticket)
+
+    def _answer(self, prepared: _Prepared, outcome: _Outcome) -> AppendResult | Exception:
+        append = prepared.append
+        if isinstance(outcome, Exception):
+            return outcome
+        if isinstance(outcome, _Assigned):
+            return AppendResult(
+                events=_recorded(prepared, outcome),
+                outcome=append.outcome,
+                scan_id=append.scan_id,
+                scan_fingerprint=append.scan_fingerprint,
+            )
+        if isinstance(outcome, _SameBatchReplay):
+            original, assigned = outcome.original
+            return AppendResult(
+                events=_recorded(original, assigned),
+                replayed=True,
+                outcome=original.append.outcome,
+                scan_id=original.append.scan_id,
+                scan_fingerprint=original.append.scan_fingerprint,
+            )
+        return self._replay(outcome)
+
+    def _replay(self, scan: journal.ScanRow) -> AppendResult:
+        scan_id, fingerprint, first, last, outcome = scan
+        events: tuple[RecordedEvent, ...] = ()
+        if first is not None and last is not None:
+            events = tuple(journal.events_between(self._readers.get(), first - 1, last))
+        return AppendResult(
+            events=events, replayed=True, outcome=outcome, scan_id=scan_id, scan_fingerprint=fingerprint
+        )
+
+    # --- the writer thread -----------------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch: list[_Ticket | _SealMark] = [first]  # type: ignore[list-item]
+            size = len(first.prepared) if isinstance(first, _Ticket) else 0
+            # Whatever queued up while the previous batch was being fsynced goes into this one.
+            while size < MAX_BATCH_APPENDS:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stopping = True
+                    break
+                batch.append(more)  # type: ignore[arg-type]
+                size += len(more.prepared) if isinstance(more, _Ticket) else 0
+            try:
+                self._commit_batch(batch)
+            except Exception as error:  # a bug in the writer must never leave a caller waiting forever
+                log.exception("the journal writer failed")
+                self._fail([entry for entry in batch if isinstance(entry, _Ticket)], error)
+
+    def _commit_batch(self, batch: list[_Ticket | _SealMark]) -> None:
+        tickets = [entry for entry in batch if isinstance(entry, _Ticket)]
+        marks = [entry.sealed_sequence for entry in batch if isinstance(entry, _SealMark)]
+        connection = self._writer
+        assert connection is not None
+        try:
+            plan = self._plan(connection, tickets)
+        except Exception as error:  # a failed lookup: nothing was written, nothing can be acknowledged
+            self._fail(tickets, error)
+            return
+        event_rows, aggregate_rows, scan_rows, recorded_at, last_sequence = plan
+        seal_mark = (max(marks), recorded_at) if marks else None
+        try:
+            journal.commit(
+                connection,
+                events=event_rows,
+                aggregates=list(aggregate_rows.values()),
+                scans=scan_rows,
+                seal_mark=seal_mark,
+            )
+        except Exception as error:
+            self._fail(tickets, error)
+            return
+        self._last_sequence = last_sequence
+        self._last_recorded_at = recorded_at
+        for aggregate_id, _, version in aggregate_rows.values():
+            self._versions.put(aggregate_id, version)
+        if aggregate_rows:
+            with self._cache_lock:
+                self._commits += 1
+                self._touched.append((self._commits, frozenset(aggregate_rows)))
+                for aggregate_id in aggregate_rows:
+                    self._aggregates.discard(aggregate_id)
+        self._committed = last_sequence
+        if self._sealer is not None and event_rows:
+            self._sealer.committed_more()
+        for ticket in tickets:
+            ticket.done.release()
+
+    def _plan(
+        self, connection: sqlite3.Connection, tickets: list[_Ticket]
+    ) -> tuple[list[tuple[object, ...]], dict[str, journal.AggregateRow], list[journal.ScanInsert], int, int]:
+        """Decide every append of the batch in order: sequence numbers, versions, replays and refusals."""
+        # The commit's time, from the store's clock, never before the previous commit's: recorded_at follows
+        # sequence order even if the wall clock steps back.
+        recorded_at = max(journal.to_microseconds(datetime.now(UTC)), self._last_recorded_at)
+        scan_ids = {p.append.scan_id for t in tickets for p in t.prepared if p.append.scan_id is not None}
+        known_scans = journal.scans_of(connection, list(scan_ids)) if scan_ids else {}
+        unknown = {
+            aggregate_id
+            for t in tickets
+            for p in t.prepared
+            for aggregate_id in p.append.expected_versions
+            if self._versions.get(aggregate_id) is None
+        }
+        stored = journal.versions_of(connection, list(unknown)) if unknown else {}
+        for aggregate_id in unknown:
+            self._versions.put(aggregate_id, stored.get(aggregate_id, 0))
+
+        current: dict[str, int] = {}  # this batch's view: committed versions plus what earlier appends added
+        batch_scans: dict[str, tuple[_Prepared, _Assigned]] = {}
+        event_rows: list[tuple[object, ...]] = []
+        aggregate_rows: dict[str, journal.AggregateRow] = {}
+        scan_rows: list[journal.ScanInsert] = []
+        sequence = self._last_sequence
+        for ticket in tickets:
+            outcomes = ticket.outcomes
+            for prepared in ticket.prepared:
+                append = prepared.append
+                scan_id = append.scan_id
+                if scan_id is not None:
+                    earlier = batch_scans.get(scan_id)
+                    if earlier is not None:
+                        same = earlier[0].append.scan_fingerprint == append.scan_fingerprint
+                        outcomes.append(_SameBatchReplay(earlier) if same else ScanIdReused(scan_id))
+                        continue
+                    recorded = known_scans.get(scan_id)
+                    if recorded is not None:
+                        outcomes.append(recorded if recorded[1] == append.scan_fingerprint else ScanIdReused(scan_id))
+                        continue
+                conflict = None
+                for aggregate_id, expected in append.expected_versions.items():
+                    actual = current.get(aggregate_id)
+                    if actual is None:
+                        actual = self._versions.get(aggregate_id)
+                        if actual is None:  # evicted since the lookup above: ask again
+                            actual = journal.versions_of(connection, [aggregate_id]).get(aggregate_id, 0)
+                        current[aggregate_id] = actual
+                    if actual != expected:
+                        conflict = ConcurrencyConflict(aggregate_id, expected, actual)
+                        break
+                if conflict is not None:
+                    outcomes.append(conflict)
+                    continue
+                first = sequence + 1
+                versions: list[int] = []
+                for tail, aggregate_id in zip(prepared.tails, prepared.aggregate_ids, strict=True):
+                    version = current[aggregate_id] + 1
+                    current[aggregate_id] = version
+                    sequence += 1
+                    versions.append(version)
+                    event_rows.append((sequence, version, recorded_at, *tail))
+                    aggregate_rows[aggregate_id] = (aggregate_id, str(tail[0]), version)
+                assigned = _Assigned(first, versions, recorded_at)
+                if scan_id is not None:
+                    has_events = bool(versions)
+                    scan_rows.append(
+                        (
+                            scan_id,
+                            append.scan_fingerprint,
+                            first if has_events else None,
+                            sequence if has_events else None,
+                            append.outcome,
+                            recorded_at,
+                        )
+                    )
+                    batch_scans[scan_id] = (prepared, assigned)
+                outcomes.append(assigned)
+        return event_rows, aggregate_rows, scan_rows, recorded_at, sequence
+
+    def _fail(self, tickets: list[_Ticket], error: Exception) -> None:
+        log.error("journal commit failed; %d appends not acknowledged: %s", len(tickets), error)
+        failure = DurabilityError(f"{self._path}: the append could not be made durable: {error}")
+        # What SQLite holds is now the only truth: forget every cached version and re-read the sequence.
+        self._versions.clear()
+        with self._cache_lock:
+            self._aggregates.clear()
+            self._commits += 1
+            self._touched.clear()
+        with contextlib.suppress(Exception):
+            assert self._writer is not None
+            self._last_sequence = journal.last_sequence(self._writer)
+            self._committed = self._last_sequence
+            last_recorded = journal.recorded_at_of(self._writer, self._last_sequence)
+            if last_recorded is not None:
+                self._last_recorded_at = max(self._last_recorded_at, journal.to_microseconds(last_recorded))
+        for ticket in tickets:
+            if ticket.done.locked():  # not yet answered
+                ticket.outcomes[:] = [failure] * len(ticket.prepared)
+                ticket.done.release()
+
+    def _mark_sealed(self, sealed_sequence: int) -> None:
+        """Cache the lake's high-water mark in the journal, with the next group commit (never a commit of its own
+        racing the writer for SQLite's lock)."""
+        with self._enqueue_lock:
+            if not self._closing:
+                self._queue.put(_SealMark(sealed_sequence))
+
+    # --- reads -----------------------------------------------------------------------------------------
+
+    def last_sequence(self) -> int:
+        if self._read_only:
+            return journal.last_sequence(self._readers.get())
+        return self._committed
+
+    def load_aggregate(self, aggregate_id: str) -> tuple[int, tuple[RecordedEvent, ...]]:
+        """The aggregate's current version and its events in version order, upcast to current schemas."""
+        with self._cache_lock:
+            cached = self._aggregates.get(aggregate_id)
+            if cached is not None:
+                return cached
+            since = self._commits
+        events = tuple(journal.events_of_aggregate(self._readers.get(), aggregate_id))
+        entry = (events[-1].aggregate_version if events else 0, events)
+        if len(events) <= AGGREGATE_CACHE_MAX_EVENTS:
+            with self._cache_lock:
+                if not self._touched_since(since, aggregate_id):
+                    self._aggregates.put(aggregate_id, entry)
+        return entry
+
+    def _touched_since(self, since: int, aggregate_id: str) -> bool:
+        """Whether a commit after `since` changed the aggregate (or we can no longer tell): then what a reader
+        loaded may be older than what the writer already evicted, and must not be cached."""
+        if self._commits == since:
+            return False
+        if not self._touched or self._touched[0][0] > since + 1:
+            return True
+        return any(commit > since and aggregate_id in ids for commit, ids in reversed(self._touched))
+
+    def versions(self, aggregate_ids: Iterable[str]) -> dict[str, int]:
+        """Current versions (0 for an aggregate that does not exist yet)."""
+        wanted = list(dict.fromkeys(aggregate_ids))
+        found: dict[str, int] = {}
+        with self._cache_lock:
+            for aggregate_id in wanted:
+                cached = self._aggregates.get(aggregate_id)
+                if cached is not None:
+                    found[aggregate_id] = cached[0]
+        missing = [aggregate_id for aggregate_id in wanted if aggregate_id not in found]
+        if missing:
+            found.update(journal.versions_of(self._readers.get(), missing))
+        return {aggregate_id: found.get(aggregate_id, 0) for aggregate_id in wanted}
+
+    def read(self, after: int, limit: int) -> list[RecordedEvent]:
+        """Up to `limit` events with sequence_num > `after`, in sequence order."""
+        return journal.events_after(self._readers.get(), after, limit)
+
+    def lookup_scan(self, scan_id: str) -> AppendResult | None:
+        """The recorded result of a scan_id (as a retry would get it), or None if it was never recorded."""
+        found = journal.scans_of(self._readers.get(), [scan_id]).get(scan_id)
+        return None if found is None else self._replay(found)
+
+    def read_arrow(self, after: int, upto: int | None = None) -> pa.Table:
+        """Events after..upto (default: everything committed) with exactly the lake's columns: the unsealed tail
+        a projection unions with the lake for read-your-writes."""
+        connection = self._readers.get()
+        last = self.last_sequence() if upto is None else upto
+        return journal.arrow_between(connection, after, last)
+
+    # --- sealing ---------------------------------------------------------------------------------------
+
+    def seal_now(self) -> int:
+        """Seal everything committed so far into the lake; returns the lake's high-water mark."""
+        if self._lake_problem is not None:
+            raise self._lake_problem
+        if self._sealer is None:
+            if self._read_only or not self._opened:
+                raise SealerBusy(self.data_dir.lake_uri, "this store is read-only or closed and does not seal")
+            if not self._sealer_lock.acquire():
+                raise SealerBusy(self.data_dir.lake_uri, "another process holds the sealer lock")
+            self._recover_lake()
+            if self._lake_problem is not None:
+                raise self._lake_problem
+        assert self._sealer is not None
+        return self._sealer.seal_through(self.last_sequence())
+
+    def health(self) -> dict[str, object]:
+        last = self.last_sequence()
+        if self._sealer is not None:
+            sealed = self._sealer.sealed_through
+        else:
+            sealed = journal.sealed_sequence(self._readers.get())
+        lag_seconds = 0.0
+        if last > sealed:
+            oldest = journal.recorded_at_of(self._readers.get(), sealed + 1)
+            if oldest is not None:
+                lag_seconds = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        return {
+            "last_sequence": last,
+            "sealed_sequence": sealed,
+            "seal_lag_events": max(0, last - sealed),
+            "seal_lag_seconds": round(lag_seconds, 3),
+            "sealing": self._sealer is not None and self._sealer.running,
+            "sealer_error": None if self._sealer is None else self._sealer.last_error,
+            "lake_problem": None if self._lake_problem is None else str(self._lake_problem),
+            "read_only": self._read_only,
+        }
+
+    @property
+    def lake_problem(self) -> LakeCorrupted | None:
+        return self._lake_problem
+
+
+# --- preparing rows --------------------------------------------------------------------------------------
+
+
+def payload_json(event: DomainEvent) -> str:
+    """The event's payload as compact JSON: the same document as `core.events.to_payload`, built faster."""
+    names = _PAYLOAD_FIELDS.get(type(event))
+    if names is None:
+        names = tuple(field.name for field in dataclasses.fields(event))
+        _PAYLOAD_FIELDS[type(event)] = names
+    document = {name: getattr(event, name) for name in names}
+    if _FAST_ENCODE is not None:
+        return "".join(_FAST_ENCODE(document, 0))
+    return _ENCODER.encode(document)
+
+
+def _recorded(prepared: _Prepared, assigned: _Assigned) -> tuple[RecordedEvent, ...]:
+    recorded_at = journal.from_microseconds(assigned.recorded_at)
+    first = assigned.first_sequence
+    return tuple(
+        _record(pending, first + index, version, recorded_at)
+        for index, (pending, version) in enumerate(zip(prepared.append.events, assigned.versions, strict=True))
+    )
+
+
+def _record_by_slots(pending: PendingEvent, sequence_num: int, version: int, recorded_at: datetime) -> RecordedEvent:
+    """`core.envelope.record`, filling the frozen dataclass's slots directly.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__ with keyword parsing: about four
+    times the cost of this, and it runs for every event of every append on the acknowledgement path.
+    `_record` falls back to `record` if RecordedEvent ever has other fields than these.
+    """
+    context = pending.context
+    recorded = _new_recorded(RecordedEvent)
+    _set_sequence_num(recorded, sequence_num)
+    _set_aggregate_type(recorded, pending.aggregate_type)
+    _set_aggregate_id(recorded, pending.aggregate_id)
+    _set_aggregate_version(recorded, version)
+    _set_event(recorded, pending.event)
+    _set_occurred_at(recorded, context.occurred_at)
+    _set_recorded_at(recorded, recorded_at)
+    _set_job_id(recorded, pending.job_id)
+    _set_sheet_id(recorded, pending.sheet_id)
+    _set_card_unit_id(recorded, pending.card_unit_id)
+    _set_station_id(recorded, context.station_id)
+    _set_operator_id(recorded, context.operator_id)
+    _set_scan_id(recorded, context.scan_id)
+    return recorded
+
+
+def _record_by_init(pending: PendingEvent, sequence_num: int, version: int, recorded_at: datetime) -> RecordedEvent:
+    return record(pending, sequence_num=sequence_num, aggregate_version=version, recorded_at=recorded_at)
+
+
+_new_recorded = object.__new__
+_RECORDED_SLOTS: Final = (
+    "sequence_num",
+    "aggregate_type",
+    "aggregate_id",
+    "aggregate_version",
+    "event",
+    "occurred_at",
+    "recorded_at",
+    "job_id",
+    "sheet_id",
+    "card_unit_id",
+    "station_id",
+    "operator_id",
+    "scan_id",
+)
+_slots_match = (
+    tuple(field.name for field in dataclasses.fields(RecordedEvent)) == _RECORDED_SLOTS
+    and getattr(RecordedEvent, "__slots__", ()) == _RECORDED_SLOTS
+    and not hasattr(RecordedEvent, "__post_init__")
+)
+if _slots_match:
+    (
+        _set_sequence_num,
+        _set_aggregate_type,
+        _set_aggregate_id,
+        _set_aggregate_version,
+        _set_event,
+        _set_occurred_at,
+        _set_recorded_at,
+        _set_job_id,
+        _set_sheet_id,
+        _set_card_unit_id,
+        _set_station_id,
+        _set_operator_id,
+        _set_scan_id,
+    ) = (getattr(RecordedEvent, name).__set__ for name in _RECORDED_SLOTS)
+_record = _record_by_slots if _slots_match else _record_by_init

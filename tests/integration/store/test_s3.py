@@ -1,0 +1,85 @@
+"""The lake at an s3:// URI, against moto's S3 server on 127.0.0.1 (no traffic leaves the machine)."""
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from deltalake import DeltaTable
+
+from projections.data_dir import DataDir
+from projections.lake.table import LakeTable, storage_options_for
+from projections.store import EventStore, LakeCorrupted
+from tests.integration.store.conftest import press_scan
+
+pytest.importorskip("moto.server", reason="moto[server] is not installed, so there is no local S3 to test against")
+boto3 = pytest.importorskip("boto3", reason="boto3 is not installed, so the test bucket cannot be created")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def s3_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    port = _free_port()
+    log = (tmp_path / "moto.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail(f"moto's S3 server did not start on {endpoint}: see {tmp_path / 'moto.log'}")
+                time.sleep(0.1)
+        for name, value in {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def test_events_seal_into_an_s3_lake_and_read_back_with_plain_engines(tmp_path: Path, s3_endpoint: str) -> None:
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    client.create_bucket(Bucket="cardtrace")
+    uri = "s3://cardtrace/lake/events"
+    data_dir = DataDir(root=tmp_path / "data", lake_uri_override=uri)
+    options = storage_options_for(uri)
+    assert options is not None
+    assert options["AWS_ALLOW_HTTP"] == "true"
+
+    with EventStore(data_dir, start_sealer=False) as store:
+        for number in range(1, 6):
+            store.append(press_scan(f"J1044-S{number:03d}", f"scan-{number}"))
+        assert store.seal_now() == 5
+        journal = store.read_arrow(0)
+
+    lake = DeltaTable(uri, storage_options=options)
+    assert lake.metadata().configuration["delta.appendOnly"] == "true"
+    assert lake.to_pyarrow_table().sort_by("sequence_num").equals(journal)
+    assert pl.read_delta(uri, storage_options=options).height == 5
+    assert LakeTable(uri, options).verify().rows == 5
+
+    client.put_object(Bucket="cardtrace", Key="lake/events/stray.csv", Body=b"a,b\n")
+    with pytest.raises(LakeCorrupted, match=r"stray\.csv"):
+        LakeTable(uri, options).verify()
