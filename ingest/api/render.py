@@ -1,0 +1,96 @@
+"""Outcomes and read models as JSON bodies, serialized once (the hot write path skips response validation;
+the routes still declare their response models for the OpenAPI document, and the e2e tests check conformance)."""
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from fastapi.responses import Response
+
+from ingest.errors import code_of, detail_of, status_of
+from ingest.service import CommandOutcome, JobOutcome, OutcomeEvent, ReplacementOutcome, ScanOutcome
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | frozenset | set):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
+    return Response(_ENCODER.encode(body).encode("utf-8"), status_code=status, media_type="application/json")
+
+
+def event_body(event: OutcomeEvent) -> dict[str, Any]:
+    return {
+        "event_type": event.event_type,
+        "sequence_num": event.sequence_num,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "aggregate_version": event.aggregate_version,
+        "occurred_at": event.occurred_at.isoformat(),
+        "recorded_at": event.recorded_at.isoformat(),
+        "payload": event.payload,
+    }
+
+
+def events_body(events: Iterable[OutcomeEvent]) -> list[dict[str, Any]]:
+    return [event_body(event) for event in events]
+
+
+def scan_body(outcome: ScanOutcome) -> dict[str, Any]:
+    return {
+        "scan_id": outcome.scan_id,
+        "entity_id": outcome.entity_id,
+        "state": outcome.state,
+        "command": outcome.command,
+        "replayed": outcome.replayed,
+        "events": events_body(outcome.events),
+    }
+
+
+def scan_status(outcome: ScanOutcome) -> int:
+    """201 when the scan recorded something now, 200 when it is the original answer replayed."""
+    return 200 if outcome.replayed else 201
+
+
+def scan_result_body(scan_id: str, result: ScanOutcome | Exception) -> dict[str, Any]:
+    if isinstance(result, ScanOutcome):
+        return {"scan_id": scan_id, "status": scan_status(result), "outcome": scan_body(result)}
+    return {
+        "scan_id": scan_id,
+        "status": status_of(result),
+        "outcome": None,
+        "error": code_of(result),
+        "detail": detail_of(result),
+    }
+
+
+def job_body(outcome: JobOutcome) -> dict[str, Any]:
+    return {
+        "job_id": outcome.job_id,
+        "product_id": outcome.product_id,
+        "customer": outcome.customer,
+        "due_date": outcome.due_date,
+        "sets": outcome.sets,
+        "sheets": list(outcome.sheets),
+        "events": events_body(outcome.events),
+    }
+
+
+def void_body(outcome: CommandOutcome) -> dict[str, Any]:
+    return {"card_unit_id": outcome.entity_id, "status": "voided", "events": events_body(outcome.events)}
+
+
+def replacement_body(outcome: ReplacementOutcome) -> dict[str, Any]:
+    return {
+        "card_unit_id": outcome.card_unit_id,
+        "replacement_id": outcome.replacement_id,
+        "events": events_body(outcome.events),
+    }
