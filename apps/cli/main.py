@@ -1,0 +1,151 @@
+"""`cardtrace`: the command line and the composition root (CONTRACTS section 4).
+
+Each command parses its options, makes one call into the package that owns the work, and renders. Errors go
+to stderr with exit code != 0. Heavy packages are imported inside each command so `cardtrace --help` is fast.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from core.errors import DomainError
+from projections.data_dir import DataDir, resolve_data_dir
+
+ROLES = ("operator", "manager", "planner", "analyst", "admin")
+
+
+def _serve(args: argparse.Namespace, data: DataDir) -> int:
+    from ingest.server import run_server
+
+    return run_server(data, host=args.host, port=args.port)
+
+
+def _demo(args: argparse.Namespace, data: DataDir) -> int:
+    from apps.demo import run_demo
+
+    return run_demo(data, port=args.port, apps_port=args.apps_port)
+
+
+def _simulate(args: argparse.Namespace, data: DataDir) -> int:
+    from apps.simulate.runner import simulate
+
+    if (args.via is None) != (args.token is None):
+        raise SystemExit("cardtrace simulate: --via and --token go together")
+    summary = simulate(data, days=args.days, seed=args.seed, via=args.via, token=args.token)
+    print(summary.render())
+    if args.via is None:  # a remote server keeps its own read models fresh
+        from projections.materialize import refresh
+
+        refresh(data)
+    return 0
+
+
+def _schedule(args: argparse.Namespace, data: DataDir) -> int:
+    from scheduling.cli import run_schedule_command
+
+    return run_schedule_command(Path(args.problem), time_limit=args.time_limit, objective=args.objective)
+
+
+def _token(args: argparse.Namespace, data: DataDir) -> int:
+    from ingest.tokens import issue_token
+
+    token = issue_token(data, role=args.role, subject=args.subject, station=args.station)
+    print(f"issued a {args.role} token" + (f" for {args.subject}" if args.subject else ""), file=sys.stderr)
+    print(token)
+    return 0
+
+
+def _apps(args: argparse.Namespace, data: DataDir) -> int:
+    from apps.dashboard.launch import run_apps
+
+    return run_apps(data, port=args.port)
+
+
+def _rebuild(args: argparse.Namespace, data: DataDir) -> int:
+    from projections.materialize import rebuild
+
+    stored = rebuild(data)
+    print(f"rebuilt {', '.join(sorted(stored.tables))} through event {stored.last_sequence:,} in {stored.directory}")
+    return 0
+
+
+def _compact(args: argparse.Namespace, data: DataDir) -> int:
+    from projections.lake.table import compact_lake
+
+    print(compact_lake(data))
+    return 0
+
+
+def _positive_days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--days must be a number of days, not {text!r}") from None
+    if not days > 0:
+        raise argparse.ArgumentTypeError(f"--days must be more than 0, not {text}")
+    return days
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cardtrace", description="Production tracking for a trading-card plant.")
+    parser.add_argument("--data", default=None, help="data directory (default: $CARDTRACE_DATA, else ./data)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, run: Callable[[argparse.Namespace, DataDir], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command("serve", _serve, "run the ingest + read HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    demo = command("demo", _demo, "prepare a demo plant in --data and start everything a user looks at")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--apps-port", type=int, default=8501)
+
+    simulate = command("simulate", _simulate, "simulate the plant floor, writing scans through the ingest path")
+    simulate.add_argument("--days", type=_positive_days, default=30, help="days of plant time (fractions allowed)")
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--via", default=None, help="base URL of a running `cardtrace serve`")
+    simulate.add_argument("--token", default=None, help="bearer token for --via")
+
+    schedule = command("schedule", _schedule, "solve a scheduling problem (CONTRACTS section 6); JSON on stdout")
+    schedule.add_argument("--problem", required=True)
+    schedule.add_argument("--time-limit", type=float, default=30.0)
+    schedule.add_argument("--objective", choices=("makespan", "tardiness"), default="makespan")
+
+    token = commands.add_parser("token", help="manage bearer tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    issue = token_commands.add_parser("issue", help="print a new bearer token (the last line is the token alone)")
+    issue.set_defaults(run=_token)
+    issue.add_argument("--role", required=True, choices=ROLES)
+    issue.add_argument("--subject", default=None)
+    issue.add_argument("--station", default=None)
+
+    apps = command("apps", _apps, "run the Streamlit apps on the lake in --data")
+    apps.add_argument("--port", type=int, default=8501)
+
+    command("rebuild", _rebuild, "rebuild the read models from the event log")
+    command("compact", _compact, "compact the lake's small files and write a checkpoint")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data = resolve_data_dir(args.data)
+    try:
+        code: int = args.run(args, data)
+    except DomainError as error:
+        print(f"cardtrace {args.command}: {error.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The `cardtrace` console script as a user runs it: a real process on a real data directory."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scheduling.jobshop import jobshop_mapping
+
+CARDTRACE = Path(sys.executable).with_name("cardtrace")
+FT06 = Path(__file__).resolve().parents[2] / "benchmarks" / "instances" / "ft06"
+
+
+def cardtrace(*arguments: str, data: Path | None = None) -> subprocess.CompletedProcess[str]:
+    prefix = ["--data", str(data)] if data is not None else []
+    return subprocess.run(
+        [str(CARDTRACE), *prefix, *arguments], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_help_names_every_contract_command() -> None:
+    shown = cardtrace("--help")
+    assert shown.returncode == 0
+    for command in ("serve", "demo", "simulate", "schedule", "token", "apps", "rebuild", "compact"):
+        assert command in shown.stdout
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "three"])
+def test_simulate_refuses_a_nonsense_number_of_days_and_writes_nothing(tmp_path: Path, days: str) -> None:
+    refused = cardtrace("simulate", "--days", days, data=tmp_path)
+    assert refused.returncode != 0
+    assert "--days" in refused.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unknown_role_is_refused_by_token_issue(tmp_path: Path) -> None:
+    refused = cardtrace("token", "issue", "--role", "janitor", data=tmp_path)
+    assert refused.returncode != 0
+    assert "janitor" in refused.stderr
+
+
+def test_a_short_simulation_leaves_a_log_that_rebuild_and_compact_work_on(tmp_path: Path) -> None:
+    simulated = cardtrace("simulate", "--days", "0.25", "--seed", "3", data=tmp_path)
+    assert simulated.returncode == 0, simulated.stderr
+    assert (tmp_path / "read_models").exists() or any(tmp_path.rglob("manifest*"))
+
+    rebuilt = cardtrace("rebuild", data=tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "card_units" in rebuilt.stdout
+
+    compacted = cardtrace("compact", data=tmp_path)
+    assert compacted.returncode == 0, compacted.stderr
+
+
+def test_schedule_prints_a_verified_schedule_as_json(tmp_path: Path) -> None:
+    problem = tmp_path / "ft06.json"
+    problem.write_text(json.dumps(jobshop_mapping(FT06.read_text(encoding="utf-8"))), encoding="utf-8")
+    solved = cardtrace("schedule", "--problem", str(problem), "--time-limit", "10")
+    assert solved.returncode == 0, solved.stderr
+    answer = json.loads(solved.stdout)
+    assert answer["makespan"] == 55
+
+
+def test_schedule_names_a_missing_problem_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.json"
+    refused = cardtrace("schedule", "--problem", str(missing))
+    assert refused.returncode != 0
+    assert "nowhere.json" in refused.stderr
