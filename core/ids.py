@@ -9,6 +9,7 @@ grammar. Parsing is total: a malformed id raises InvalidId naming the part that 
 'sheet'
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -17,10 +18,16 @@ from core.errors import InvalidId
 
 EntityKind = Literal["job", "sheet", "card_unit", "assembly", "pack", "station", "operator", "memorabilia"]
 
-_JOB = r"J\d{4,}"
-_SHEET_NO = r"S\d{3}"
-_POSITION = r"\d{2}"
-_GS1_PREFIX = re.compile(r"^(?:\]C1|\]Q3|\(\d{2,4}\)|urn:epc:id:[a-z]+:)")
+# ASCII: a barcode's digits are 0-9, never another script's digits that `\d` would otherwise accept.
+_JOB = re.compile(r"J\d{4,}", re.ASCII)
+_SHEET_NO = re.compile(r"S\d{3}", re.ASCII)
+_POSITION = re.compile(r"\d{2}", re.ASCII)
+_REPLACEMENT = re.compile(r"R[1-9]\d*", re.ASCII)
+_PACK_NO = re.compile(r"P\d{4}", re.ASCII)
+_STATION = re.compile(r"[A-Z]+(?:-[A-Z]+)*-\d+", re.ASCII)
+_OPERATOR = re.compile(r"OP-\d+", re.ASCII)
+_MEMORABILIA = re.compile(r"M-\d{6}", re.ASCII)
+_GS1_PREFIX = re.compile(r"^(?:\]C1|\]Q3|\(\d{2,4}\)|urn:epc:id:[a-z]+:)", re.ASCII)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -82,16 +89,18 @@ def pack_id(job: str, pack_number: int) -> str:
     return f"{parse_job_id(job)}-P{pack_number:04d}"
 
 
-def _expect(pattern: str, text: str, what: str) -> None:
-    if not re.fullmatch(pattern, text):
+def _expect(pattern: re.Pattern[str], text: str, what: str) -> None:
+    if not pattern.fullmatch(text):
         raise InvalidId(what)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_job_id(text: str) -> str:
     _expect(_JOB, text, f"job id {text!r} must be 'J' followed by at least 4 digits")
     return text
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_sheet_id(text: str) -> str:
     parts = text.split("-")
     if len(parts) != 2:
@@ -103,6 +112,7 @@ def parse_sheet_id(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_card_unit_id(text: str) -> CardUnitRef:
     parts = text.split("-")
     if len(parts) not in (3, 4):
@@ -114,7 +124,7 @@ def parse_card_unit_id(text: str) -> CardUnitRef:
         raise InvalidId(f"card unit id {text!r}: positions start at 01")
     replacement = 0
     if len(parts) == 4:
-        _expect(r"R[1-9]\d*", parts[3], f"card unit id {text!r}: replacement part {parts[3]!r} must be R<n>, n >= 1")
+        _expect(_REPLACEMENT, parts[3], f"card unit id {text!r}: replacement part {parts[3]!r} must be R<n>, n >= 1")
         replacement = int(parts[3][1:])
     return CardUnitRef(
         card_unit_id=text,
@@ -142,13 +152,13 @@ def parse_pack_id(text: str) -> str:
     if len(parts) != 2:
         raise InvalidId(f"pack id {text!r} must be <job>-P<4 digits>, e.g. J1044-P0001")
     parse_job_id(parts[0])
-    _expect(r"P\d{4}", parts[1], f"pack id {text!r}: pack part {parts[1]!r} must be 'P' and 4 digits")
+    _expect(_PACK_NO, parts[1], f"pack id {text!r}: pack part {parts[1]!r} must be 'P' and 4 digits")
     return text
 
 
 def parse_station_id(text: str) -> str:
     _expect(
-        r"[A-Z]+(?:-[A-Z]+)*-\d+",
+        _STATION,
         text,
         f"station id {text!r} must be an upper-case type prefix, '-' and a number, e.g. QA-BENCH-3",
     )
@@ -160,12 +170,12 @@ def station_type_prefix(station: str) -> str:
 
 
 def parse_operator_id(text: str) -> str:
-    _expect(r"OP-\d+", text, f"operator id {text!r} must be 'OP-' followed by digits, e.g. OP-42")
+    _expect(_OPERATOR, text, f"operator id {text!r} must be 'OP-' followed by digits, e.g. OP-42")
     return text
 
 
 def parse_memorabilia_id(text: str) -> str:
-    _expect(r"M-\d{6}", text, f"memorabilia id {text!r} must be 'M-' followed by 6 digits, e.g. M-000123")
+    _expect(_MEMORABILIA, text, f"memorabilia id {text!r} must be 'M-' followed by 6 digits, e.g. M-000123")
     return text
 
 
@@ -175,6 +185,7 @@ def strip_barcode(barcode: str) -> str:
     return _GS1_PREFIX.sub("", text, count=1)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_entity_id(barcode: str) -> EntityRef:
     """Classify a scanned barcode by its grammar; exactly one entity kind matches a valid id."""
     text = strip_barcode(barcode)
@@ -195,7 +206,7 @@ def parse_entity_id(barcode: str) -> EntityRef:
         if len(parts) == 2:
             return EntityRef(kind="sheet", entity_id=parse_sheet_id(text))
         return EntityRef(kind="card_unit", entity_id=parse_card_unit_id(text).card_unit_id)
-    if re.fullmatch(r"[A-Z]+(?:-[A-Z]+)*-\d+", text):
+    if _STATION.fullmatch(text):
         return EntityRef(kind="station", entity_id=text)
     raise InvalidId(
         f"barcode {barcode!r} is not a cardtrace id (job J1044, sheet J1044-S003, card J1044-S003-07, "

@@ -73,6 +73,8 @@ def test_a_barcode_names_exactly_one_kind_of_entity(barcode: str, kind: str, ent
         ("", "empty"),
         ("hello", "not a cardtrace id"),
         ("J1044-S000", "start at S001"),
+        ("J\u0661\u0660\u0664\u0664-S003", "at least 4 digits"),  # Arabic-Indic digits are not barcode digits
+        ("J1044-S003-\uff10\uff17", "position"),  # nor are full-width ones
     ],
 )
 def test_a_malformed_id_is_an_error_naming_the_wrong_part(barcode: str, names: str) -> None:
