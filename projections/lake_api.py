@@ -33,7 +33,7 @@ the same columns either way. How each read is computed:
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -175,6 +175,21 @@ class Lake:
         with self._views(cut, only=views_for(query)) as cursor:
             frame: pl.DataFrame = cursor.sql(query).pl()
         return frame
+
+    def sql_many(
+        self, queries: Mapping[str, str], as_of: datetime | None = None, known_at: datetime | None = None
+    ) -> dict[str, pl.DataFrame]:
+        """Several queries over one snapshot of the log: consistent with each other, and the views are defined once.
+
+        >>> import tempfile
+        >>> with open_lake(tempfile.mkdtemp()) as lake:
+        ...     answers = lake.sql_many({"jobs": "SELECT * FROM jobs", "cards": "SELECT * FROM card_units"})
+        >>> {name: frame.height for name, frame in answers.items()}
+        {'jobs': 0, 'cards': 0}
+        """
+        needed = set().union(*(views_for(query) for query in queries.values()))
+        with self._views(Cut(as_of=as_of, known_at=known_at), only=needed) as cursor:
+            return {name: cursor.sql(query).pl() for name, query in queries.items()}
 
     def events(
         self,

@@ -16,25 +16,32 @@ from scheduling.plant import JobWork, SheetWork, untouched_sheet
 def work_from_lake(
     lake: Lake, factory: Factory, as_of: datetime | None = None, known_at: datetime | None = None
 ) -> list[JobWork]:
-    jobs = lake.sql(
-        """
+    open_jobs = """
         SELECT j.job_id, j.product_id, j.due_date FROM jobs AS j JOIN job_progress AS p USING (job_id)
-        WHERE p.sets_packed < j.total_sheets ORDER BY j.job_id
-        """,
+        WHERE p.sets_packed < j.total_sheets
+    """
+    # One snapshot for every query: the work of a sheet and of its cards is read at the same point of the log.
+    answers = lake.sql_many(
+        {
+            "jobs": f"{open_jobs} ORDER BY j.job_id",
+            "sheets": f"""
+                SELECT s.sheet_id, s.job_id, s.status, s.completed_operations
+                FROM sheets AS s SEMI JOIN ({open_jobs}) AS o USING (job_id)
+                WHERE s.sheet_id NOT IN (SELECT sheet_id FROM assemblies WHERE status = 'packed')
+                ORDER BY s.sheet_id
+            """,
+            "cards": f"""
+                SELECT c.sheet_id, c.status, c.completed_operations
+                FROM card_units AS c SEMI JOIN ({open_jobs}) AS o USING (job_id)
+                WHERE c.status NOT IN ('voided', 'assembled', 'packed')
+            """,
+        },
         as_of,
         known_at,
     )
+    jobs, sheets, cards = answers["jobs"], answers["sheets"], answers["cards"]
     if jobs.is_empty():
         return []
-    sheets = lake.sql(
-        "SELECT sheet_id, job_id, status, completed_operations FROM sheets ORDER BY sheet_id", as_of, known_at
-    )
-    cards = lake.sql(
-        "SELECT sheet_id, status, completed_operations FROM card_units WHERE status <> 'voided'", as_of, known_at
-    )
-    packed = set(
-        lake.sql("SELECT sheet_id FROM assemblies WHERE status = 'packed'", as_of, known_at)["sheet_id"].to_list()
-    )
     cards_by_sheet: dict[str, list[tuple[str, list[str]]]] = {}
     for sheet_id, status, completed in cards.iter_rows():
         cards_by_sheet.setdefault(sheet_id, []).append((status, list(completed or [])))
@@ -47,8 +54,6 @@ def work_from_lake(
         product = factory.product(product_id)
         job_sheets = []
         for sheet_id, status, completed in sheets_by_job.get(job_id, []):
-            if sheet_id in packed:
-                continue
             remaining = untouched_sheet(product)
             if status == "cut":
                 live = cards_by_sheet.get(sheet_id, [])
@@ -56,11 +61,9 @@ def work_from_lake(
                     if op.entity == "sheet":
                         remaining[op.operation_id] = 0
                     elif op.entity == "card_unit" and op.kind == "assembly":
-                        remaining[op.operation_id] = sum(1 for s, _ in live if s not in ("assembled", "packed"))
+                        remaining[op.operation_id] = len(live)
                     elif op.entity == "card_unit":
-                        remaining[op.operation_id] = sum(
-                            1 for s, done in live if op.operation_id not in done and s not in ("assembled", "packed")
-                        )
+                        remaining[op.operation_id] = sum(1 for _, done in live if op.operation_id not in done)
             else:
                 for operation_id in completed:
                     remaining[operation_id] = 0
