@@ -742,14 +742,17 @@ class PlantModel:
             setup = self._pace.lognormal(unit.station.setup_minutes * self._setup_scale, scenario.setup_sigma)
         pace = self._pace_of[(station_id, operation.operation_id)]
         sigma = scenario.sheet_sigma if operation.entity == "sheet" else scenario.card_sigma
-        work = self._pace.lognormal(pace * self._operator_speed[operator], sigma)
+        expected = pace * self._operator_speed[operator]
+        work = self._pace.lognormal(expected, sigma)
         if self._drift is not None and self._drift[0] == station_id and self.now > self._drift[1]:
             progress = min(1.0, (self.now - self._drift[1]) / max(self.horizon - self._drift[1], 1.0))
             work *= 1.0 + (scenario.drift_final_factor - 1.0) * progress
         timed = operation.kind not in ("assembly", "pack")
         slow = timed and scenario.inject_anomalies and self._anomalies.chance(scenario.slow_operation_rate)
         if slow:
-            work = operation.standard_minutes * self._anomalies.between(*scenario.slow_operation_factor)
+            machine_work = operation.entity == "sheet"
+            factor = scenario.slow_operation_factor if machine_work else scenario.slow_card_operation_factor
+            work = expected * self._anomalies.between(*factor)
         end = unit.calendar.add_work(self.now, max(setup + work, _MIN_MINUTES))
         if timed:
             barcode = _barcode(entity)

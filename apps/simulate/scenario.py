@@ -64,8 +64,12 @@ class Scenario:
     card_sigma: float = 0.35  # card operations are hand work: longer tail
     operator_speed_sigma: float = 0.12
     setup_sigma: float = 0.25
-    slow_operation_rate: float = 0.002  # share of timed operations injected as > 2x standard time
-    slow_operation_factor: tuple[float, float] = (2.5, 5.0)  # their duration, as a multiple of standard time
+    slow_operation_rate: float = 0.002  # share of timed operations injected as slow ones
+    # A slow operation lasts this many times what it normally takes at its station with its operator: about 5 to 9
+    # spreads beyond normal for machine (sheet) work and 4 to 6 for hand (card) work, whose normal tail is wider.
+    # Subtler slowdowns are normal variation by construction; a station slowing for good is the drift's business.
+    slow_operation_factor: tuple[float, float] = (2.5, 5.0)
+    slow_card_operation_factor: tuple[float, float] = (4.0, 8.0)
 
     # --- quality ---
     operator_strictness_sigma: float = 0.25
