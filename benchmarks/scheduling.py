@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown instances: {', '.join(unknown)}")
 
-    console = Console()
+    console = Console(width=150)  # the table stays whole in a log file too
     began = time.perf_counter()
     misses = run_classic(console, names, time_limit) if names else []
     if not arguments.no_plant:
