@@ -411,57 +411,27 @@ def light_log(events: int, seed: int, mix: Mix = Mix()) -> tuple[pl.DataFrame, p
     first = pos == 1
     last = pos == n_up[sj][cs]
     common = {"job": card_job, "sheet": card_sheet, "pos": pos, "rep": final_rep, "station": 10}
-    f = np.flatnonzero(first)
-    frames.append(
-        _frame(
-            f.size,
-            rec=gather_at[f],
-            cmd=_cmd(5, f, 0),
-            order=0,
-            kind=ASSEMBLY_OPENED,
-            job=card_job[f],
-            sheet=card_sheet[f],
-            station=10,
+    f, la = np.flatnonzero(first), np.flatnonzero(last)
+    # The set's own events ride on its first card (opening) and its last (completion), in command order.
+    for cards, order, kind in (
+        (f, 0, ASSEMBLY_OPENED),
+        (f, 1, SET_OPENED),
+        (la, 3, ASSEMBLY_COMPLETED),
+        (la, 4, SET_CLOSED),
+    ):
+        frames.append(
+            _frame(
+                cards.size,
+                rec=gather_at[cards],
+                cmd=_cmd(5, cards, 0),
+                order=order,
+                kind=kind,
+                job=card_job[cards],
+                sheet=card_sheet[cards],
+                station=10,
+            )
         )
-    )
-    frames.append(
-        _frame(
-            f.size,
-            rec=gather_at[f],
-            cmd=_cmd(5, f, 0),
-            order=1,
-            kind=SET_OPENED,
-            job=card_job[f],
-            sheet=card_sheet[f],
-            station=10,
-        )
-    )
     frames.append(_frame(n_cards, rec=gather_at, cmd=_cmd(5, c, 0), order=2, kind=CARD_GATHERED, **common))
-    la = np.flatnonzero(last)
-    frames.append(
-        _frame(
-            la.size,
-            rec=gather_at[la],
-            cmd=_cmd(5, la, 0),
-            order=3,
-            kind=ASSEMBLY_COMPLETED,
-            job=card_job[la],
-            sheet=card_sheet[la],
-            station=10,
-        )
-    )
-    frames.append(
-        _frame(
-            la.size,
-            rec=gather_at[la],
-            cmd=_cmd(5, la, 0),
-            order=4,
-            kind=SET_CLOSED,
-            job=card_job[la],
-            sheet=card_sheet[la],
-            station=10,
-        )
-    )
     replacements_in_set = np.zeros(n_sheets, dtype=np.int64)
     np.add.at(replacements_in_set, cs, final_rep)
     pack_at = gather_at[la] + 20 * MINUTE

@@ -182,33 +182,6 @@ REPLACEMENT: dict[str, Any] = {
     ],
 }
 
-JOBS: dict[str, Any] = {
-    "jobs": [
-        {
-            "job_id": "J1044",
-            "product_id": "base-18up",
-            "customer": "Northwind Cards",
-            "due_date": "2026-12-01",
-            "total_sheets": 2,
-            "total_cards": 36,
-            "created_at": "2026-11-26T18:21:54.746905+00:00",
-            "cards_by_status": {
-                "created": 16,
-                "in_progress": 0,
-                "qa_passed": 1,
-                "qa_failed": 0,
-                "voided": 1,
-                "assembled": 1,
-                "packed": 0,
-            },
-            "sheets_cut": 1,
-            "sets_complete": 0,
-            "sets_packed": 0,
-            "percent_complete": 0.0,
-        }
-    ]
-}
-
 PROGRESS: dict[str, Any] = {
     "job_id": "J1044",
     "product_id": "base-18up",
@@ -230,6 +203,10 @@ PROGRESS: dict[str, Any] = {
     "sets_packed": 0,
     "percent_complete": 0.0,
 }
+
+# A job in the list is its progress plus when it was created.
+JOBS: dict[str, Any] = {"jobs": [{**PROGRESS, "created_at": "2026-11-26T18:21:54.746905+00:00"}]}
+
 
 ESTIMATED_COMPLETION: dict[str, Any] = {
     "job_id": "J1044",
