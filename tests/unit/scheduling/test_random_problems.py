@@ -4,6 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduling import Objective, greedy_schedule, parse_problem, solve, verify
+from scheduling.greedy import DispatchRule
 
 
 @st.composite
@@ -66,11 +67,17 @@ def test_every_solved_schedule_passes_the_independent_check(document: dict[str, 
 
 
 @settings(max_examples=150, deadline=None)
-@given(document=problem_documents(), objective=st.sampled_from(["makespan", "tardiness"]))
-def test_every_greedy_schedule_passes_the_independent_check(document: dict[str, object], objective: Objective) -> None:
+@given(
+    document=problem_documents(),
+    objective=st.sampled_from(["makespan", "tardiness"]),
+    rule=st.sampled_from(["earliest", "atc"]),
+)
+def test_every_greedy_schedule_passes_the_independent_check(
+    document: dict[str, object], objective: Objective, rule: DispatchRule
+) -> None:
     problem = parse_problem(document)
 
-    schedule = greedy_schedule(problem, objective=objective)
+    schedule = greedy_schedule(problem, objective=objective, rule=rule)
 
     assert verify(problem, schedule) == []
     assert schedule.lower_bound <= schedule.objective

@@ -1,0 +1,37 @@
+"""The dispatch rules of the greedy list schedule, on cases small enough to work out by hand."""
+
+from __future__ import annotations
+
+from scheduling import greedy_schedule, parse_problem, verify
+
+# One press, both jobs ready at 0: J-LONG has no slack left, J-RUSH is short, heavy and due soon after.
+TWO_JOBS_ONE_PRESS = parse_problem(
+    {
+        "stations": [{"id": "PRESS"}],
+        "jobs": [
+            {"id": "J-LONG", "due": 10, "weight": 1, "operations": [{"id": "run", "station": "PRESS", "duration": 10}]},
+            {"id": "J-RUSH", "due": 4, "weight": 5, "operations": [{"id": "run", "station": "PRESS", "duration": 2}]},
+        ],
+    }
+)
+
+
+def _order(rule: str) -> list[str]:
+    schedule = greedy_schedule(TWO_JOBS_ONE_PRESS, objective="tardiness", rule=rule)  # type: ignore[arg-type]
+    assert verify(TWO_JOBS_ONE_PRESS, schedule) == []
+    return [operation.job for operation in sorted(schedule.operations, key=lambda operation: operation.start)]
+
+
+def test_the_baseline_rule_runs_the_job_with_least_slack_first() -> None:
+    assert _order("earliest") == ["J-LONG", "J-RUSH"]
+
+
+def test_atc_runs_the_short_heavy_job_first_and_is_less_tardy() -> None:
+    assert _order("atc") == ["J-RUSH", "J-LONG"]
+    baseline = greedy_schedule(TWO_JOBS_ONE_PRESS, objective="tardiness")
+    atc = greedy_schedule(TWO_JOBS_ONE_PRESS, objective="tardiness", rule="atc")
+    assert (baseline.weighted_tardiness, atc.weighted_tardiness) == (5 * 8, 1 * 2)
+
+
+def test_the_rule_does_not_touch_a_makespan_schedule() -> None:
+    assert greedy_schedule(TWO_JOBS_ONE_PRESS, rule="atc").operations == greedy_schedule(TWO_JOBS_ONE_PRESS).operations
