@@ -417,13 +417,24 @@ class Lake:
     def _family(self, sheet_id: str, cut: Cut) -> _Folded:
         """A sheet's family folded by the reference. The last few are kept (for the log as it stands): one read
         of a card — its state, history and genealogy — asks for the same family several times."""
+        scope = _Scope.family(sheet_id)
         with self._lock:
-            snapshot = self._reader.take()
-            key = (sheet_id, cut, snapshot.lake_id, snapshot.sealed_through, snapshot.last_sequence)
+            # The log as it stands comes from the journal's index when it can (a few ms, not a lake scan).
+            current = self._reader.journal_last_sequence() if admits_everything(cut) else None
+            snapshot = self._reader.take() if current is None else None
+            key = (
+                (sheet_id, cut, current)
+                if snapshot is None
+                else (sheet_id, cut, snapshot.lake_id, snapshot.sealed_through, snapshot.last_sequence)
+            )
             cached = self._folded.get(key)
         if cached is not None:
             return cached
-        table = self._scoped_table(_Scope.family(sheet_id), cut, snapshot)
+        if current is not None:
+            # Each thread reads the journal through its own connection: no lock needed.
+            table = scope.exact(self._reader.lineage(scope.ranges, current))
+        else:
+            table = self._scoped_table(scope, cut, snapshot)
         events = recorded_events(table)
         folded = _Folded(views=project(events, cut), table=table, events=events)
         with self._lock:
@@ -502,7 +513,11 @@ def _unwrap(value: object) -> object:
 def _frame(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return frame.with_columns(pl.col("recorded_at").dt.date().alias("event_date"))
+    # One zone name whichever path read the rows (DuckDB calls UTC 'Etc/UTC', the journal's Arrow 'UTC').
+    return frame.with_columns(
+        pl.col("occurred_at", "recorded_at").dt.convert_time_zone("UTC"),
+        pl.col("recorded_at").dt.date().alias("event_date"),
+    )
 
 
 LINEAGE_SCHEMA = {

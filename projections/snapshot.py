@@ -161,9 +161,11 @@ class SnapshotReader:
         self._journal: EventStore | None = None
         self._files_version: int | None = None
         self._files: tuple[LakeFile, ...] = ()
+        self._sealed_seen: int | None = None  # the lake's high-water mark at the last snapshot
 
     def take(self) -> Snapshot:
         files, sealed, lake_id = self._lake_files()
+        self._sealed_seen = sealed
         tail = self._tail(sealed)
         last = sealed if tail.num_rows == 0 else int(tail.column("sequence_num")[-1].as_py())
         uri = self._lake.uri
@@ -177,6 +179,27 @@ class SnapshotReader:
             last_sequence=last,
             lake_id=lake_id,
         )
+
+    def journal_last_sequence(self) -> int | None:
+        """The journal's last committed sequence number, when the journal can answer a lineage's current events
+        alone: it exists and holds at least what the lake last said it sealed (a lake copied without its
+        journal, or beside a younger one, is read from its files)."""
+        journal = self._open_journal()
+        if journal is None:
+            return None
+        if self._sealed_seen is None:
+            self.take()
+        last = journal.last_sequence()
+        return last if self._sealed_seen is not None and last >= self._sealed_seen else None
+
+    def lineage(self, ranges: Sequence[IdRange], upto: int) -> pa.Table:
+        """A lineage's events through `upto` from the journal, which keeps every event, sealed or not: its
+        (aggregate_id, version) index finds them without opening a lake file. Call after `journal_last_sequence`."""
+        journal = self._open_journal()
+        if journal is None:
+            raise RuntimeError("no journal to read a lineage from")
+        bounds = [(id_range.low, id_range.high) for id_range in ranges]
+        return journal.read_arrow_of_aggregates(bounds, upto).select(list(LAKE_COLUMN_NAMES))
 
     def _lake_files(self) -> tuple[tuple[LakeFile, ...], int, str | None]:
         if not self._lake.exists():

@@ -689,6 +689,11 @@ class EventStore:
         last = self.last_sequence() if upto is None else upto
         return journal.arrow_between(connection, after, last)
 
+    def read_arrow_of_aggregates(self, ranges: Sequence[tuple[str, str]], upto: int) -> pa.Table:
+        """Events through `upto` of the aggregates with ids in any `[low, high)` range, sequence order, the
+        lake's columns: a lineage as it stands, by index, without the lake (see `journal.arrow_of_aggregates`)."""
+        return journal.arrow_of_aggregates(self._readers.get(), ranges, upto)
+
     # --- sealing ---------------------------------------------------------------------------------------
 
     def seal_now(self) -> int:

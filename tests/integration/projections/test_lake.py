@@ -128,6 +128,30 @@ def test_a_card_history_is_its_own_events_oldest_first_and_the_packing_of_its_se
     assert history["event_type"][0] == "CardUnitCreated"
 
 
+def test_a_lineage_as_it_stands_reads_the_same_from_the_journal_as_from_the_lake_files(
+    plant_data: tuple[DataDir, EventStore], tmp_path: Path
+) -> None:
+    data, store = plant_data
+    recorded = append_all(store, play(day_of_moves(seed=11, count=400)))
+    store.seal_now()
+    cards = sorted({e.card_unit_id for e in recorded if e.card_unit_id is not None})
+    sheets = sorted({e.sheet_id for e in recorded if e.sheet_id is not None})
+    with open_lake(data) as lake:  # the current state of one lineage: the journal's index
+        from_journal = [(lake.card_unit(card), lake.card_unit_history(card)) for card in cards]
+        sheets_from_journal = [lake.sheet(sheet) for sheet in sheets]
+    (tmp_path / "lake-alone").mkdir()
+    alone = data_dir(tmp_path / "lake-alone")  # the lake copied without its journal: read from its files
+    shutil.copytree(data.root / "lake", alone.root / "lake")
+    with open_lake(alone) as lake:
+        assert not alone.journal_path.exists()
+        from_files = [(lake.card_unit(card), lake.card_unit_history(card)) for card in cards]
+        assert [lake.sheet(sheet) for sheet in sheets] == sheets_from_journal
+    assert len(cards) > 20
+    for (state, history), (file_state, file_history) in zip(from_journal, from_files, strict=True):
+        assert state == file_state
+        assert history.equals(file_history)
+
+
 @st.composite
 def lake_cuts(draw: st.DrawFn, events: list[RecordedEvent]) -> Cut:
     if not events or draw(st.booleans()):
