@@ -22,14 +22,13 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Literal
 
+from scheduling.bounds import makespan_lower_bound, tardiness_lower_bound
 from scheduling.problem import (
     Operation,
     Problem,
     SchedulingJob,
     Station,
-    makespan_lower_bound,
     shortest_duration,
-    tardiness_lower_bound,
     work_remaining,
 )
 from scheduling.schedule import (

@@ -39,7 +39,6 @@ operations of the same job and must form a DAG.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -350,94 +349,3 @@ def station_groups(problem: Problem) -> list[tuple[str, ...]]:
     for station in problem.stations:
         groups.setdefault(root(station.id), []).append(station.id)
     return [tuple(members) for members in groups.values()]
-
-
-def makespan_lower_bound(problem: Problem) -> int:
-    """A makespan no schedule can beat, from the problem alone.
-
-    The longer of: the longest chain of any job from its release; and, per group of stations
-    linked by alternatives, the time by which the group's open capacity first covers all its work,
-    plus the shortest chain that must still follow the group's last operation. Work is counted at
-    each operation's cheapest alternative (setup included); a station where every operation is
-    slower than at its cheapest counts only at its best such ratio, so a slow press is not taken
-    for a fast one. Operations start no earlier than the earliest any of the group could.
-    """
-    bound = 0
-    stations = problem.stations_by_id()
-    groups = station_groups(problem)
-    group_of = {station_id: index for index, group in enumerate(groups) for station_id in group}
-    work: dict[int, int] = {}
-    first_start: dict[int, int] = {}
-    shortest_after: dict[int, int] = {}
-    # Per station the best ratio of an operation's cheapest cost to its cost there (at most 1).
-    speed: dict[str, float] = {}
-    for job in problem.jobs:
-        heads = earliest_starts(job)
-        tails = work_remaining(job)
-        for operation in job.operations:
-            bound = max(bound, heads[operation.id] + tails[operation.id])
-            group = group_of[operation.alternatives[0].station]
-            costs = {
-                alternative.station: alternative.duration + stations[alternative.station].setup
-                for alternative in operation.alternatives
-            }
-            cheapest = min(costs.values())
-            work[group] = work.get(group, 0) + cheapest
-            for station_id, cost in costs.items():
-                speed[station_id] = max(speed.get(station_id, 0.0), 1.0 if cost == 0 else cheapest / cost)
-            # Setup may run ahead of the operation's earliest start, but not before time 0.
-            occupied_from = min(
-                max(0, heads[operation.id] - stations[alternative.station].setup)
-                for alternative in operation.alternatives
-            )
-            first_start[group] = min(first_start.get(group, occupied_from), occupied_from)
-            after = tails[operation.id] - shortest_duration(operation)
-            shortest_after[group] = min(shortest_after.get(group, after), after)
-    for group, minutes in work.items():
-        members = [(stations[station_id], speed.get(station_id, 0.0)) for station_id in groups[group]]
-        finish = _time_to_cover(members, first_start[group], minutes)
-        bound = max(bound, finish + shortest_after[group])
-    return bound
-
-
-def _time_to_cover(members: Sequence[tuple[Station, float]], start: int, minutes: int) -> int:
-    """The earliest time by which the members' open capacity since ``start``, each at its speed, covers ``minutes``."""
-    if minutes <= 0:
-        return start
-    # The rate changes only at closure boundaries; between them it is constant.
-    changes: dict[int, float] = {}
-    rate = 0.0
-    for station, station_speed in members:
-        units = station.capacity * station_speed
-        rate += units
-        for period in station.closed:
-            if period.end <= start:
-                continue
-            if period.start <= start:
-                rate -= units
-            else:
-                changes[period.start] = changes.get(period.start, 0.0) - units
-            changes[period.end] = changes.get(period.end, 0.0) + units
-    now = start
-    remaining = float(minutes)
-    for moment in sorted(changes):
-        if rate > 1e-9 and remaining <= rate * (moment - now):
-            break
-        remaining -= rate * (moment - now)
-        now = moment
-        rate += changes[moment]
-    # Rounding down keeps the bound valid against the float arithmetic above.
-    return now + max(0, math.floor(remaining / rate - 1e-6))
-
-
-def tardiness_lower_bound(problem: Problem) -> int:
-    """Weighted tardiness each job incurs even if it ran alone along its longest chain."""
-    total = 0
-    for job in problem.jobs:
-        if job.due is None:
-            continue
-        tails = work_remaining(job)
-        heads = earliest_starts(job)
-        completion = max(heads[operation.id] + tails[operation.id] for operation in job.operations)
-        total += job.weight * max(0, completion - job.due)
-    return total

@@ -9,9 +9,10 @@ from collections.abc import Iterable
 
 from ortools.sat.python import cp_model
 
+from scheduling.bounds import makespan_lower_bound, tardiness_lower_bound
 from scheduling.greedy import greedy_schedule
 from scheduling.model import SchedulingModel, add_hint, build_model, safe_horizon
-from scheduling.problem import Problem, makespan_lower_bound, tardiness_lower_bound
+from scheduling.problem import Problem
 from scheduling.schedule import (
     Objective,
     Schedule,
@@ -193,12 +194,15 @@ def _extract(
 
 
 def _fallback(greedy: Schedule, makespan_bound: int, tardiness_bound: int, seconds: float) -> Schedule:
+    lower_bound = makespan_bound if greedy.objective_name == "makespan" else tardiness_bound
+    # The greedy schedule may meet the bound: then it is optimal, whether or not the solver said so.
+    status: ScheduleStatus = "OPTIMAL" if greedy.objective <= lower_bound else "FEASIBLE"
     return Schedule(
-        status="FEASIBLE",
+        status=status,
         objective_name=greedy.objective_name,
         objective=greedy.objective,
         makespan=greedy.makespan,
-        lower_bound=makespan_bound if greedy.objective_name == "makespan" else tardiness_bound,
+        lower_bound=lower_bound,
         makespan_lower_bound=makespan_bound,
         weighted_tardiness=greedy.weighted_tardiness,
         operations=greedy.operations,

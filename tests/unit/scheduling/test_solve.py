@@ -157,3 +157,28 @@ def test_an_empty_problem_has_an_empty_optimal_schedule() -> None:
     schedule = solve(parse_problem({"stations": [], "jobs": []}), time_limit=1)
 
     assert (schedule.status, schedule.makespan, schedule.operations) == ("OPTIMAL", 0, ())
+
+
+def test_an_operation_that_takes_no_time_occupies_no_station_and_is_solved() -> None:
+    # Found by the random-problem property: CP-SAT's strong disjunctive propagation called this infeasible.
+    problem = parse_problem(
+        {
+            "stations": [{"id": "S0", "closed": [[12, 13]]}],
+            "jobs": [
+                {
+                    "id": "J0",
+                    "release": 1,
+                    "operations": [
+                        {"id": "check", "station": "S0", "duration": 0},
+                        {"id": "sign", "station": "S0", "duration": 0},
+                    ],
+                },
+                {"id": "J1", "operations": [{"id": "run", "station": "S0", "duration": 2}]},
+            ],
+        }
+    )
+
+    schedule = solve(problem, time_limit=5)
+
+    assert verify(problem, schedule) == []
+    assert (schedule.status, schedule.source, schedule.makespan) == ("OPTIMAL", "cp-sat", 2)
