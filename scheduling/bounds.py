@@ -21,7 +21,7 @@ setup included, runs in one open stretch) and dropping capacity where it can:
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
 from ortools.linear_solver import pywraplp
@@ -186,14 +186,8 @@ def _first_time(opens: int, fits: Callable[[int], bool]) -> int:
         step *= 2
         if step > 1 << 40:
             raise ValueError("the stations never open long enough for their work")
-    high = low + step
-    while high - low > 1:
-        middle = (low + high) // 2
-        if fits(middle):
-            high = middle
-        else:
-            low = middle
-    return high
+    # fits(low) fails and fits(low + step) holds: the least time in between that fits.
+    return low + 1 + bisect_left(range(low + 1, low + step + 1), True, key=fits)
 
 
 class _Calendar:
@@ -213,6 +207,8 @@ class _Calendar:
         """The earliest end of an operation ready at `ready`: its setup (not before time 0, possibly ahead of
         `ready`) and its run share one open stretch."""
         start = max(ready, setup)
+        if setup + duration == 0:
+            return start  # takes no time, so fits anywhere, closed periods included (as `verify` has it)
         index = bisect_right(self._ends, start - setup)
         while index < len(self._periods) and self._periods[index].start < start + duration:
             start = max(start, self._periods[index].end + setup)

@@ -58,3 +58,14 @@ def test_a_slow_station_is_worth_only_what_the_work_it_is_best_at_costs_there() 
     assert makespan_lower_bound(problem) == 33  # 12 x 2.75 = 33 on SLOW, 60 - 27.5 = 32.5 on FAST
     schedule = solve(problem, time_limit=5)
     assert (schedule.status, schedule.makespan) == ("OPTIMAL", 36)  # whole prints: three cheap ones on SLOW
+
+
+def test_an_operation_that_takes_no_time_fits_even_inside_a_closure() -> None:
+    problem = parse_problem(
+        {
+            "stations": [{"id": "QC", "closed": [[0, 2]]}],
+            "jobs": [{"id": "J1", "release": 1, "operations": [{"id": "sign", "station": "QC", "duration": 0}]}],
+        }
+    )
+
+    assert makespan_lower_bound(problem) == 1 == solve(problem, time_limit=5).makespan
