@@ -85,12 +85,20 @@ DispatchRule = Literal["earliest", "atc"]
 
 
 def greedy_schedule(
-    problem: Problem, *, objective: Objective = "makespan", rule: DispatchRule = "earliest", lookahead: float = 5.0
+    problem: Problem,
+    *,
+    objective: Objective = "makespan",
+    rule: DispatchRule = "earliest",
+    lookahead: float = 5.0,
+    cost_weight: float = 0.0,
 ) -> Schedule:
     """A feasible schedule for every valid problem, built in time roughly linear in its size.
 
     ``rule`` breaks ties among operations that can start at the same time (see the module's docstring);
-    ``lookahead`` is ATC's ``k``, in mean operation durations.
+    ``lookahead`` is ATC's ``k``, in mean operation durations. ``cost_weight`` routes by cost as well as by
+    finish: each minute an alternative costs beyond the operation's cheapest counts as that many minutes of
+    finishing later (0, the baseline: the earliest finish wins). A slow press that is free now is then taken
+    only when it finishes clearly earlier, not whenever the fast ones are busy for a moment.
     """
     began = time.perf_counter()
     stations = problem.stations_by_id()
@@ -121,9 +129,14 @@ def greedy_schedule(
         operation = operations[key]
         earliest = max([job.release, *(finished[job.id, name] for name in operation.predecessors)])
         best: _Placement | None = None
+        best_score = (0.0, 0)
+        cheapest = min(
+            alternative.duration + stations[alternative.station].setup for alternative in operation.alternatives
+        )
         for alternative in operation.alternatives:
             setup = stations[alternative.station].setup
             occupied = setup + alternative.duration
+            detour = cost_weight * (occupied - cheapest)
             for unit_index, unit in enumerate(units[alternative.station]):
                 # Setup may run ahead of the operation's earliest start, never before time 0.
                 start = unit.earliest_fit(max(0, earliest - setup), occupied) + setup
@@ -134,8 +147,9 @@ def greedy_schedule(
                     unit=unit_index,
                     setup=setup,
                 )
-                if best is None or (candidate.end, candidate.start) < (best.end, best.start):
-                    best = candidate
+                score = (candidate.end + detour, candidate.start)
+                if best is None or score < best_score:
+                    best, best_score = candidate, score
         assert best is not None, "the parser guarantees every operation an alternative"
         return best
 

@@ -24,9 +24,11 @@ from scheduling.schedule import (
 
 # Operations above which presolve is kept light so that the hinted first solution comes quickly.
 _LARGE = 1000
-# ATC look-aheads tried for a tardiness warm start: the textbook value, and a longer one for plants whose
-# slack is counted in days of work rather than in operations.
-_ATC_LOOKAHEADS = (3.0, 10.0)
+# ATC's look-ahead for a tardiness warm start, in mean operations: about a job's worth, since slack is counted
+# against the job's due date over all its remaining work. One run each: the first solution must come quickly.
+_ATC_LOOKAHEADS = (10.0,)
+# The cost weight of a makespan warm start's routing (one run: the first solution must come within seconds).
+_COST_WEIGHTS = (5.0,)
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -62,8 +64,8 @@ def solve(
 ) -> Schedule:
     """The best schedule CP-SAT finds within ``time_limit`` seconds (wall clock, greedy included).
 
-    The best greedy schedule is the warm start (for tardiness, the better of the baseline rule and
-    ATC, see ``scheduling.greedy``); where a previous plan places an operation, its placement is
+    The best greedy schedule is the warm start (the baseline or a dispatch variant, see
+    ``_best_dispatch``); where a previous plan places an operation, its placement is
     hinted instead, so a re-plan stays close to what the floor already expects. If the solver has no
     solution when time runs out, or only one worse than that greedy schedule, the greedy schedule is
     returned with ``source="greedy"``; the solver's lower bound is kept either way.
@@ -158,13 +160,18 @@ def solve(
 
 
 def _best_dispatch(problem: Problem, objective: Objective) -> Schedule:
+    """The best of the greedy baseline and the dispatch variants that serve the objective: ATC for tardiness,
+    cost-aware routing for makespan (a plant with a slow press: see `greedy_schedule`'s `cost_weight`)."""
     best = greedy_schedule(problem, objective=objective)
+    if len(problem.jobs) < 2:
+        return best
     if objective == "tardiness":
-        for lookahead in _ATC_LOOKAHEADS:
-            candidate = greedy_schedule(problem, objective=objective, rule="atc", lookahead=lookahead)
-            if candidate.objective < best.objective:
-                best = candidate
-    return best
+        variants = [greedy_schedule(problem, objective=objective, rule="atc", lookahead=k) for k in _ATC_LOOKAHEADS]
+    elif any(len(operation.alternatives) > 1 for job in problem.jobs for operation in job.operations):
+        variants = [greedy_schedule(problem, cost_weight=weight) for weight in _COST_WEIGHTS]
+    else:
+        variants = []
+    return min([best, *variants], key=lambda schedule: schedule.objective)
 
 
 def _extract(

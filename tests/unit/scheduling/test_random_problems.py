@@ -71,13 +71,14 @@ def test_every_solved_schedule_passes_the_independent_check(document: dict[str, 
     document=problem_documents(),
     objective=st.sampled_from(["makespan", "tardiness"]),
     rule=st.sampled_from(["earliest", "atc"]),
+    cost_weight=st.sampled_from([0.0, 3.0]),
 )
 def test_every_greedy_schedule_passes_the_independent_check(
-    document: dict[str, object], objective: Objective, rule: DispatchRule
+    document: dict[str, object], objective: Objective, rule: DispatchRule, cost_weight: float
 ) -> None:
     problem = parse_problem(document)
 
-    schedule = greedy_schedule(problem, objective=objective, rule=rule)
+    schedule = greedy_schedule(problem, objective=objective, rule=rule, cost_weight=cost_weight)
 
     assert verify(problem, schedule) == []
     assert schedule.lower_bound <= schedule.objective
