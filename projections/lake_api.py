@@ -299,8 +299,7 @@ class Lake:
         job = parse_entity_id(job_id).entity_id
         cut = Cut(as_of=as_of, known_at=known_at)
         scope = _Scope.job(job)
-        with self._lock:
-            current = self._reader.journal_last_sequence() if admits_everything(cut) else None
+        current = self._reader.journal_last_sequence() if admits_everything(cut) else None
         if current is not None:
             # As it stands: the job's lineage from the journal's index, folded by the reference (a few ms per
             # hundred events), instead of DuckDB planning the view stack over the lake's files.
