@@ -47,8 +47,7 @@ import pyarrow.compute as pc
 from core.envelope import AggregateType, RecordedEvent
 from core.events import SetPacked
 from core.ids import parse_assembly_id, parse_card_unit_id, parse_entity_id, parse_pack_id, parse_sheet_id
-from core.reference import AssemblyView, Cut, JobProgress, JobView, ReferenceViews, project
-from core.reference import job_progress as reference_job_progress
+from core.reference import AssemblyView, Cut, ReferenceViews, project
 from core.upcasting import upcast
 from projections import materialize
 from projections.data_dir import DataDir, resolve_data_dir
@@ -297,16 +296,11 @@ class Lake:
     def job_progress(self, job_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Row | None:
         """A job's progress: totals, cards per status, sheets cut, sets complete and packed, percent complete."""
         job = parse_entity_id(job_id).entity_id
-        cut = Cut(as_of=as_of, known_at=known_at)
-        scope = _Scope.job(job)
-        current = self._reader.journal_last_sequence() if admits_everything(cut) else None
-        if current is not None:
-            # As it stands: the job's lineage from the journal's index, folded by the reference (a few ms per
-            # hundred events), instead of DuckDB planning the view stack over the lake's files.
-            views = project(self._reader.lineage_events(scope.ranges, current), cut)
-            progress = reference_job_progress(views).get(job)
-            return None if progress is None else _progress_row(views.jobs[job], progress)
-        rows = self._scoped_sql(f"SELECT * FROM job_progress WHERE job_id = {quote(job)}", scope, cut)
+        rows = self._scoped_sql(
+            f"SELECT * FROM job_progress WHERE job_id = {quote(job)}",
+            _Scope.job(job),
+            Cut(as_of=as_of, known_at=known_at),
+        )
         return rows[0] if rows else None
 
     def station_queue(
@@ -506,23 +500,6 @@ def _aggregate_type(value: str) -> AggregateType:
         case "job" | "sheet" | "card_unit" | "assembly" | "pack" | "station" | "memorabilia":
             return value
     raise ValueError(f"unknown aggregate type {value!r} in the lake")
-
-
-def _progress_row(job: JobView, progress: JobProgress) -> Row:
-    """The `job_progress` view's row, from the reference's job and progress."""
-    return {
-        "job_id": job.job_id,
-        "product_id": job.product_id,
-        "customer": job.customer,
-        "due_date": job.due_date,
-        "total_sheets": progress.total_sheets,
-        "total_cards": progress.total_cards,
-        "cards_by_status": dict(progress.cards_by_status),
-        "sheets_cut": progress.sheets_cut,
-        "sets_complete": progress.sets_complete,
-        "sets_packed": progress.sets_packed,
-        "percent_complete": progress.percent_complete,
-    }
 
 
 def _plain(view: object) -> Row:

@@ -21,7 +21,6 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pa_fs
 from deltalake.fs import DeltaStorageHandler
 
-from core.envelope import RecordedEvent
 from projections.data_dir import DataDir
 from projections.engine import LAKE_COLUMN_NAMES, empty_events
 from projections.lake.schema import LAKE_SCHEMA
@@ -149,10 +148,6 @@ class Snapshot:
         return cached
 
 
-def _bounds(ranges: Sequence[IdRange]) -> list[tuple[str, str]]:
-    return [(id_range.low, id_range.high) for id_range in ranges]
-
-
 def empty_tail() -> pa.Table:
     return LAKE_SCHEMA.empty_table()
 
@@ -200,17 +195,11 @@ class SnapshotReader:
     def lineage(self, ranges: Sequence[IdRange], upto: int) -> pa.Table:
         """A lineage's events through `upto` from the journal, which keeps every event, sealed or not: its
         (aggregate_id, version) index finds them without opening a lake file. Call after `journal_last_sequence`."""
-        return self._journal_or_fail().read_arrow_of_aggregates(_bounds(ranges), upto).select(list(LAKE_COLUMN_NAMES))
-
-    def lineage_events(self, ranges: Sequence[IdRange], upto: int) -> list[RecordedEvent]:
-        """The same lineage as `lineage`, as the log's events: what a fold wants, without Arrow in between."""
-        return self._journal_or_fail().read_events_of_aggregates(_bounds(ranges), upto)
-
-    def _journal_or_fail(self) -> EventStore:
         journal = self._open_journal()
         if journal is None:
             raise RuntimeError("no journal to read a lineage from")
-        return journal
+        bounds = [(id_range.low, id_range.high) for id_range in ranges]
+        return journal.read_arrow_of_aggregates(bounds, upto).select(list(LAKE_COLUMN_NAMES))
 
     def _lake_files(self) -> tuple[tuple[LakeFile, ...], int, str | None]:
         if not self._lake.exists():

@@ -694,10 +694,6 @@ class EventStore:
         lake's columns: a lineage as it stands, by index, without the lake (see `journal.arrow_of_aggregates`)."""
         return journal.arrow_of_aggregates(self._readers.get(), ranges, upto)
 
-    def read_events_of_aggregates(self, ranges: Sequence[tuple[str, str]], upto: int) -> list[RecordedEvent]:
-        """The events `read_arrow_of_aggregates` reads, as the log's events, for a fold."""
-        return journal.events_of_aggregates(self._readers.get(), ranges, upto)
-
     # --- sealing ---------------------------------------------------------------------------------------
 
     def seal_now(self) -> int:

@@ -349,19 +349,6 @@ def arrow_of_aggregates(connection: sqlite3.Connection, ranges: Sequence[tuple[s
     """Events through `upto` of the aggregates whose ids fall in any `[low, high)` range, in sequence order,
     with exactly the lake's schema: a lineage's events ('J1044-S003' and its cards, 'A-J1044-S003') found by
     the (aggregate_id, aggregate_version) index in a few hundred microseconds, sealed or not."""
-    return _as_lake_table(_table_of_rows(_rows_of_aggregates(connection, ranges, upto)))
-
-
-def events_of_aggregates(
-    connection: sqlite3.Connection, ranges: Sequence[tuple[str, str]], upto: int
-) -> list[RecordedEvent]:
-    """The same events as `arrow_of_aggregates`, as the log's events (payloads upcast), for a fold."""
-    return [recorded_event(row) for row in _rows_of_aggregates(connection, ranges, upto)]
-
-
-def _rows_of_aggregates(
-    connection: sqlite3.Connection, ranges: Sequence[tuple[str, str]], upto: int
-) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for low, high in ranges:
         rows += connection.execute(
@@ -369,7 +356,7 @@ def _rows_of_aggregates(
             (low, high, upto),
         ).fetchall()
     rows.sort(key=lambda row: int(row[0]))
-    return rows
+    return _as_lake_table(_table_of_rows(rows))
 
 
 def _arrow_from_rows(connection: sqlite3.Connection, after: int, upto: int) -> pa.Table:
