@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -46,7 +47,7 @@ from apps.simulate.runner import simulate
 from apps.simulate.scenario import Scenario
 from apps.simulate.truth import truth_path
 from core.factory import Factory
-from projections.analytics.drift import station_alarms
+from projections.analytics.drift import SPEED_ALARM_THRESHOLD, first_quarter_end, hourly_pace, station_alarms
 from projections.analytics.floor_facts import qa_inspections, timed_operations
 from projections.analytics.operation_anomalies import score_operations
 from projections.analytics.predictive_qa import train_failure_model
@@ -184,6 +185,34 @@ def first_alarm_delay(
     )
 
 
+def known_ramp_days(operations: pl.DataFrame, truth_row: dict[str, object], factory: Factory) -> float | None:
+    """Working days from the drift's onset until an observer told its onset and slope is as sure as the
+    detector must be: the likelihood ratio of the true ramp, over the same hourly deviations the detector
+    reads (`hourly_pace`), reaching the speed alarm's threshold. No detector that must also find the onset
+    alarms sooner at that threshold."""
+    station, onset, end = str(truth_row["station_id"]), truth_row["start"], truth_row["end"]
+    if not isinstance(onset, datetime) or not isinstance(end, datetime):
+        return None
+    reference_until = first_quarter_end(operations["started_at"])
+    pace = hourly_pace(operations, reference_until=reference_until).filter(pl.col("station_id") == station)
+    reference = pace.filter(pl.col("hour_start") < reference_until)
+    per_hour = reference["deviation_sum"].to_numpy() / np.sqrt(reference["operations"].to_numpy())
+    scale = max(float(per_hour.std()), 0.5)  # as `speed_alarms` scales them
+    after = pace.filter(pl.col("hour_start") >= onset)
+    span = (end - onset).total_seconds()
+    progress = np.clip([((t - onset).total_seconds() + 1800) / span for t in after["hour_start"]], 0.0, 1.0)
+    # Each operation's expected deviation under the true ramp, in the detector's units (see `speed_alarms`).
+    shift = np.log1p((Scenario().drift_final_factor - 1.0) * progress) / (after["spread"].to_numpy() * scale)
+    evidence = np.cumsum(
+        shift * after["deviation_sum"].to_numpy() / scale - after["operations"].to_numpy() * shift * shift / 2
+    )
+    reached = np.flatnonzero(evidence >= SPEED_ALARM_THRESHOLD)
+    if reached.size == 0:
+        return None
+    hours = factory.station(station).operating_hours
+    return working_hours_between(onset, after["last_started_at"][int(reached[0])], hours) / WORKING_HOURS_PER_DAY
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PlantEvaluation:
     label: str
@@ -195,6 +224,7 @@ class PlantEvaluation:
     after_setup_injected: int
     die: AlarmDelay | None
     drift: AlarmDelay | None
+    drift_known_ramp_days: float | None
     alarms: pl.DataFrame
     false_alarms: int
     auc: float
@@ -217,6 +247,7 @@ def evaluate(data: DataDir, probabilities: list[tuple[str, int, float]] | None, 
     alarms = station_alarms(inspections, operations)
     die: AlarmDelay | None = None
     drift: AlarmDelay | None = None
+    drift_known_ramp: float | None = None
     expected_alarms = pl.lit(False)
     for row in truth.filter(pl.col("anomaly_type") == "foil_die_failure").iter_rows(named=True):
         die = first_alarm_delay(alarms, operations, row, "failure rate after foil", factory)
@@ -227,6 +258,7 @@ def evaluate(data: DataDir, probabilities: list[tuple[str, int, float]] | None, 
         )
     for row in truth.filter(pl.col("anomaly_type") == "station_drift").iter_rows(named=True):
         drift = first_alarm_delay(alarms, operations, row, "speed", factory)
+        drift_known_ramp = known_ramp_days(operations, row, factory)
         expected_alarms = expected_alarms | (
             (pl.col("signal") == "speed") & (pl.col("station_id") == row["station_id"])
         )
@@ -249,6 +281,7 @@ def evaluate(data: DataDir, probabilities: list[tuple[str, int, float]] | None, 
         after_setup_injected=int((marked["injected"] & marked["after_setup"]).sum()),
         die=die,
         drift=drift,
+        drift_known_ramp_days=drift_known_ramp,
         alarms=alarms,
         false_alarms=alarms.filter(~expected_alarms).height,
         auc=report.roc_auc,
@@ -331,6 +364,13 @@ def render(console: Console, anomalous: PlantEvaluation, quiet: PlantEvaluation 
             "none" if days is None else f"{days:.2f}",
             f"<= {TARGET_DRIFT_DAYS:g}",
             _verdict(days is not None and days <= TARGET_DRIFT_DAYS),
+        )
+        known = anomalous.drift_known_ramp_days
+        table.add_row(
+            "  an observer told its onset and slope, same threshold",
+            "never" if known is None else f"{known:.2f}",
+            "",
+            "information limit",
         )
     table.add_row("other alarms on the anomalous plant", f"{anomalous.false_alarms}", "", "")
     ceiling = anomalous.auc_ceiling

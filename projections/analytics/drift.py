@@ -31,6 +31,8 @@ from projections.analytics.operation_anomalies import (
     with_operation_context,
 )
 
+# The log-likelihood ratio a slowing ramp must reach before a speed alarm (see `speed_alarms`).
+SPEED_ALARM_THRESHOLD: Final = 10.0
 # Clip single observations so one very long operation (an anomaly of its own) cannot make a drift.
 _CLIP_Z: Final = 4.0
 # A station leads a finding when passing through it multiplies the odds of failing e times more than the next.
@@ -258,7 +260,7 @@ def station_alarms(
                     signal=f"failure rate after {operation}",
                 )
             )
-    reference_until = reference_until or _first_quarter_end(indexed["inspected_at"])
+    reference_until = reference_until or first_quarter_end(indexed["inspected_at"])
     excluded: set[int] = set()
     frames: list[pl.DataFrame] = []
     for _ in range(passes):
@@ -427,7 +429,7 @@ def speed_alarms(
     durations: pl.DataFrame,
     *,
     reference_until: datetime | None = None,
-    threshold: float = 10.0,
+    threshold: float = SPEED_ALARM_THRESHOLD,
     min_slowdown: float = 0.05,
     window_hours: int = 160,
 ) -> pl.DataFrame:
@@ -444,7 +446,7 @@ def speed_alarms(
     """
     if durations.height == 0:
         return pl.DataFrame(schema=_ALARM_SCHEMA)
-    reference_until = reference_until or _first_quarter_end(durations["started_at"])
+    reference_until = reference_until or first_quarter_end(durations["started_at"])
     pace = hourly_pace(durations, reference_until=reference_until)
     alarms = []
     for (station,), hours in pace.group_by(["station_id"], maintain_order=True):
@@ -507,7 +509,7 @@ def _median_or_zero(values: pl.Series, *, mean: bool = False) -> float:
     return float(summary) if isinstance(summary, (int, float)) else 0.0
 
 
-def _first_quarter_end(moments: pl.Series) -> datetime:
+def first_quarter_end(moments: pl.Series) -> datetime:
     """The end of the first quarter of the span: the default reference period, normal by assumption."""
     first, last = moments.min(), moments.max()
     if not isinstance(first, datetime) or not isinstance(last, datetime):
