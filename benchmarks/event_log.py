@@ -23,6 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rich.progress import track
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.envelope import EventContext, PendingEvent
@@ -170,7 +172,7 @@ def build_log(directory: Path, events: int, *, chunk: int = 200_000) -> None:
     recorded = journal.to_microseconds(datetime.now(UTC))
     occurred = journal.to_microseconds(START)
     payload = '{"operation_id":"qa","station_id":"QA-BENCH-1"}'
-    for low in range(0, events, chunk):
+    for low in track(range(0, events, chunk), description=f"building a log of {events:,} events"):
         high = min(events, low + chunk)
         rows = []
         aggregates: dict[str, tuple[str, str, int]] = {}
@@ -199,9 +201,7 @@ def build_log(directory: Path, events: int, *, chunk: int = 200_000) -> None:
             )
             aggregates[card] = (card, "card_unit", version)
         journal.commit(connection, events=rows, aggregates=list(aggregates.values()), scans=(), seal_mark=None)
-        print(f"    built {high:,} events", end="\r", flush=True)
     connection.close()
-    print()
 
 
 def restart_probe(directory: Path) -> tuple[float, float, float, int]:

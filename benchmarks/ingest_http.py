@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rich.progress import Progress
+
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
@@ -369,50 +371,59 @@ def grow_log(root: Path, events: int) -> tuple[int, list[str]]:
         appends.clear()
 
     number = 9000  # far above the J numbers the load phases take
-    while store.last_sequence() + queued < target:
-        number += 1
-        job = f"J{number}"
-        jobs.append(job)
-        clock += timedelta(minutes=HISTORY_SETS + 10)
-        sheets = tuple(f"{job}-S{k:03d}" for k in range(1, HISTORY_SETS + 1))
-        office = EventContext(occurred_at=clock)
-        created = JobCreated(
-            job_id=job,
-            product_id="base-18up",
-            customer="History",
-            due_date=(clock + timedelta(days=14)).date().isoformat(),
-            sets=HISTORY_SETS,
-            n_up=18,
-            serialized=False,
-            sheet_ids=sheets,
-        )
-        opening = [PendingEvent(aggregate_type="job", aggregate_id=job, event=created, context=office, job_id=job)]
-        opening += [
-            PendingEvent(
-                aggregate_type="sheet",
-                aggregate_id=sheet,
-                event=SheetCreated(
-                    sheet_id=sheet, job_id=job, sheet_number=k, product_id="base-18up", n_up=18, run_size=HISTORY_SETS
-                ),
-                context=office,
+    with Progress() as growing:
+        task = growing.add_task(f"growing the log by {events:,} events", total=target)
+        growing.update(task, completed=store.last_sequence())
+        while store.last_sequence() + queued < target:
+            number += 1
+            job = f"J{number}"
+            jobs.append(job)
+            clock += timedelta(minutes=HISTORY_SETS + 10)
+            sheets = tuple(f"{job}-S{k:03d}" for k in range(1, HISTORY_SETS + 1))
+            office = EventContext(occurred_at=clock)
+            created = JobCreated(
                 job_id=job,
-                sheet_id=sheet,
+                product_id="base-18up",
+                customer="History",
+                due_date=(clock + timedelta(days=14)).date().isoformat(),
+                sets=HISTORY_SETS,
+                n_up=18,
+                serialized=False,
+                sheet_ids=sheets,
             )
-            for k, sheet in enumerate(sheets, start=1)
-        ]
-        appends.append(Append(events=tuple(opening), expected_versions=dict.fromkeys((*sheets, job), 0)))
-        queued += len(opening)
-        for k, sheet in enumerate(sheets, start=1):
-            flow = _packed_sheet(job, sheet, k, clock + timedelta(minutes=k))
-            expected = {pending.aggregate_id: 0 for pending in flow}
-            expected[sheet] = 1
-            appends.append(Append(events=flow, expected_versions=expected))
-            queued += len(flow)
-        if len(appends) > 2_000:
-            flush()
-            queued = 0
-            print(f"  grown to {store.last_sequence():,} events", end="\r", flush=True)
-    flush()
+            opening = [PendingEvent(aggregate_type="job", aggregate_id=job, event=created, context=office, job_id=job)]
+            opening += [
+                PendingEvent(
+                    aggregate_type="sheet",
+                    aggregate_id=sheet,
+                    event=SheetCreated(
+                        sheet_id=sheet,
+                        job_id=job,
+                        sheet_number=k,
+                        product_id="base-18up",
+                        n_up=18,
+                        run_size=HISTORY_SETS,
+                    ),
+                    context=office,
+                    job_id=job,
+                    sheet_id=sheet,
+                )
+                for k, sheet in enumerate(sheets, start=1)
+            ]
+            appends.append(Append(events=tuple(opening), expected_versions=dict.fromkeys((*sheets, job), 0)))
+            queued += len(opening)
+            for k, sheet in enumerate(sheets, start=1):
+                flow = _packed_sheet(job, sheet, k, clock + timedelta(minutes=k))
+                expected = {pending.aggregate_id: 0 for pending in flow}
+                expected[sheet] = 1
+                appends.append(Append(events=flow, expected_versions=expected))
+                queued += len(flow)
+            if len(appends) > 2_000:
+                flush()
+                queued = 0
+                growing.update(task, completed=store.last_sequence())
+        flush()
+        growing.update(task, completed=store.last_sequence())
     print(f"  grown to {store.last_sequence():,} events; sealing them and materializing the read models", flush=True)
     store.seal_now()
     logged = store.last_sequence()

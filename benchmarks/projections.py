@@ -47,6 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, Transaction, WriterProperties, write_deltalake
+from rich.progress import track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -831,8 +832,7 @@ def write_lake(
         "day", as_dict=True, maintain_order=True
     )
     properties = WriterProperties(compression="ZSTD", max_row_group_size=ROW_GROUP_SIZE)
-    started = time.perf_counter()
-    for number, (_, day) in enumerate(sorted(days.items())):
+    for _, day in track(sorted(days.items()), description="writing the lake a day at a time", disable=not progress):
         table = render(day.drop("day"), jobs_frame, members)
         # lineage order within a day: a sheet's family (its set, cards, replacements, their memorabilia and
         # station events) is contiguous, and aggregates stay contiguous within it, so row-group statistics
@@ -848,10 +848,6 @@ def write_lake(
             writer_properties=properties,
             commit_properties=CommitProperties(app_transactions=[Transaction(app_id=SEALER_APP_ID, version=last)]),
         )
-        if progress:
-            print(f"\r  wrote day {number + 1}/{len(days)} ({time.perf_counter() - started:.0f} s)", end="", flush=True)
-    if progress:
-        print()
 
 
 def build(events: int, seed: int, directory: Path) -> DataDir:
