@@ -431,11 +431,11 @@ class Lake:
         if cached is not None:
             return cached
         if current is not None:
-            # Each thread reads the journal through its own connection: no lock needed.
-            table = scope.exact(self._reader.lineage(scope.ranges, current))
+            # Each thread reads the journal through its own connection: no lock needed. The ranges are exact.
+            table, events = self._reader.lineage(scope.ranges, current)
         else:
             table = self._scoped_table(scope, cut, snapshot)
-        events = recorded_events(table)
+            events = recorded_events(table)
         folded = _Folded(views=project(events, cut), table=table, events=events)
         with self._lock:
             self._folded[key] = folded

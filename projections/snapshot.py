@@ -21,6 +21,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pa_fs
 from deltalake.fs import DeltaStorageHandler
 
+from core.envelope import RecordedEvent
 from projections.data_dir import DataDir
 from projections.engine import LAKE_COLUMN_NAMES, empty_events
 from projections.lake.schema import LAKE_SCHEMA
@@ -192,14 +193,16 @@ class SnapshotReader:
         last = journal.last_sequence()
         return last if self._sealed_seen is not None and last >= self._sealed_seen else None
 
-    def lineage(self, ranges: Sequence[IdRange], upto: int) -> pa.Table:
+    def lineage(self, ranges: Sequence[IdRange], upto: int) -> tuple[pa.Table, list[RecordedEvent]]:
         """A lineage's events through `upto` from the journal, which keeps every event, sealed or not: its
-        (aggregate_id, version) index finds them without opening a lake file. Call after `journal_last_sequence`."""
+        (aggregate_id, version) index finds them without opening a lake file. The table has the lake's columns
+        (as a lake read returns them); the events are what a fold reads. Call after `journal_last_sequence`."""
         journal = self._open_journal()
         if journal is None:
             raise RuntimeError("no journal to read a lineage from")
         bounds = [(id_range.low, id_range.high) for id_range in ranges]
-        return journal.read_arrow_of_aggregates(bounds, upto).select(list(LAKE_COLUMN_NAMES))
+        table, events = journal.read_lineage(bounds, upto)
+        return table.select(list(LAKE_COLUMN_NAMES)), events
 
     def _lake_files(self) -> tuple[tuple[LakeFile, ...], int, str | None]:
         if not self._lake.exists():

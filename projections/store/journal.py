@@ -345,10 +345,12 @@ def _is_run(sequence: pa.ChunkedArray, first: int, count: int) -> bool:
     return bool(sequence[0].as_py() == first and pc.all(pc.equal(steps.slice(1), 1)).as_py())
 
 
-def arrow_of_aggregates(connection: sqlite3.Connection, ranges: Sequence[tuple[str, str]], upto: int) -> pa.Table:
+def lineage_of_aggregates(
+    connection: sqlite3.Connection, ranges: Sequence[tuple[str, str]], upto: int
+) -> tuple[pa.Table, list[RecordedEvent]]:
     """Events through `upto` of the aggregates whose ids fall in any `[low, high)` range, in sequence order,
-    with exactly the lake's schema: a lineage's events ('J1044-S003' and its cards, 'A-J1044-S003') found by
-    the (aggregate_id, aggregate_version) index in a few hundred microseconds, sealed or not."""
+    both as a table of the lake's schema and as the log's events: a lineage ('J1044-S003' and its cards,
+    'A-J1044-S003') found by the (aggregate_id, aggregate_version) index, sealed or not, read once."""
     rows: list[tuple[Any, ...]] = []
     for low, high in ranges:
         rows += connection.execute(
@@ -356,7 +358,7 @@ def arrow_of_aggregates(connection: sqlite3.Connection, ranges: Sequence[tuple[s
             (low, high, upto),
         ).fetchall()
     rows.sort(key=lambda row: int(row[0]))
-    return _as_lake_table(_table_of_rows(rows))
+    return _as_lake_table(_table_of_rows(rows)), [recorded_event(row) for row in rows]
 
 
 def _arrow_from_rows(connection: sqlite3.Connection, after: int, upto: int) -> pa.Table:
