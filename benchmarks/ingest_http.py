@@ -344,17 +344,57 @@ def _packed_sheet(job: str, sheet: str, number: int, moment: datetime) -> Any:
     return tuple(flow)
 
 
+def _packed_job(job: str, clock: datetime) -> list[Any]:
+    """A base-18up job of `HISTORY_SETS` sheets, created and then each sheet pressed through to a packed set,
+    as appends (the job and its sheets in one, then one per sheet)."""
+    from core.envelope import EventContext, PendingEvent
+    from core.events import JobCreated, SheetCreated
+    from projections.store import Append
+
+    sheets = tuple(f"{job}-S{k:03d}" for k in range(1, HISTORY_SETS + 1))
+    office = EventContext(occurred_at=clock)
+    created = JobCreated(
+        job_id=job,
+        product_id="base-18up",
+        customer="History",
+        due_date=(clock + timedelta(days=14)).date().isoformat(),
+        sets=HISTORY_SETS,
+        n_up=18,
+        serialized=False,
+        sheet_ids=sheets,
+    )
+    opening = [PendingEvent(aggregate_type="job", aggregate_id=job, event=created, context=office, job_id=job)]
+    opening += [
+        PendingEvent(
+            aggregate_type="sheet",
+            aggregate_id=sheet,
+            event=SheetCreated(
+                sheet_id=sheet, job_id=job, sheet_number=k, product_id="base-18up", n_up=18, run_size=HISTORY_SETS
+            ),
+            context=office,
+            job_id=job,
+            sheet_id=sheet,
+        )
+        for k, sheet in enumerate(sheets, start=1)
+    ]
+    appends = [Append(events=tuple(opening), expected_versions=dict.fromkeys((*sheets, job), 0))]
+    for k, sheet in enumerate(sheets, start=1):
+        flow = _packed_sheet(job, sheet, k, clock + timedelta(minutes=k))
+        expected = {pending.aggregate_id: 0 for pending in flow}
+        expected[sheet] = 1
+        appends.append(Append(events=flow, expected_versions=expected))
+    return appends
+
+
 def grow_log(root: Path, events: int) -> tuple[int, list[str]]:
     """Bulk-append whole packed jobs through the event store (no HTTP, no decisions: the events are built as the
     decisions would emit them) until the log holds about `events` more; seal them and materialize the read
     models, as a plant that has run for a while would have. Returns (events in the log, the job ids added)."""
     if events <= 0:
         return 0, []
-    from core.envelope import EventContext, PendingEvent
-    from core.events import JobCreated, SheetCreated
     from projections import materialize
     from projections.data_dir import DataDir
-    from projections.store import Append, EventStore
+    from projections.store import EventStore
 
     data = DataDir(root=root)
     store = EventStore(data)
@@ -376,48 +416,11 @@ def grow_log(root: Path, events: int) -> tuple[int, list[str]]:
         growing.update(task, completed=store.last_sequence())
         while store.last_sequence() + queued < target:
             number += 1
-            job = f"J{number}"
-            jobs.append(job)
+            jobs.append(f"J{number}")
             clock += timedelta(minutes=HISTORY_SETS + 10)
-            sheets = tuple(f"{job}-S{k:03d}" for k in range(1, HISTORY_SETS + 1))
-            office = EventContext(occurred_at=clock)
-            created = JobCreated(
-                job_id=job,
-                product_id="base-18up",
-                customer="History",
-                due_date=(clock + timedelta(days=14)).date().isoformat(),
-                sets=HISTORY_SETS,
-                n_up=18,
-                serialized=False,
-                sheet_ids=sheets,
-            )
-            opening = [PendingEvent(aggregate_type="job", aggregate_id=job, event=created, context=office, job_id=job)]
-            opening += [
-                PendingEvent(
-                    aggregate_type="sheet",
-                    aggregate_id=sheet,
-                    event=SheetCreated(
-                        sheet_id=sheet,
-                        job_id=job,
-                        sheet_number=k,
-                        product_id="base-18up",
-                        n_up=18,
-                        run_size=HISTORY_SETS,
-                    ),
-                    context=office,
-                    job_id=job,
-                    sheet_id=sheet,
-                )
-                for k, sheet in enumerate(sheets, start=1)
-            ]
-            appends.append(Append(events=tuple(opening), expected_versions=dict.fromkeys((*sheets, job), 0)))
-            queued += len(opening)
-            for k, sheet in enumerate(sheets, start=1):
-                flow = _packed_sheet(job, sheet, k, clock + timedelta(minutes=k))
-                expected = {pending.aggregate_id: 0 for pending in flow}
-                expected[sheet] = 1
-                appends.append(Append(events=flow, expected_versions=expected))
-                queued += len(flow)
+            job_appends = _packed_job(jobs[-1], clock)
+            appends.extend(job_appends)
+            queued += sum(len(append.events) for append in job_appends)
             if len(appends) > 2_000:
                 flush()
                 queued = 0

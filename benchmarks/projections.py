@@ -413,6 +413,23 @@ def light_log(events: int, seed: int, mix: Mix = Mix()) -> tuple[pl.DataFrame, p
     last = pos == n_up[sj][cs]
     common = {"job": card_job, "sheet": card_sheet, "pos": pos, "rep": final_rep, "station": 10}
     f, la = np.flatnonzero(first), np.flatnonzero(last)
+
+    def set_events(
+        cards: np.ndarray, at: np.ndarray, family: int, order: int, kind: int, station: int, **more: Any
+    ) -> pl.DataFrame:
+        """A set's own event, one row per set, carried by one of its cards (`cards`)."""
+        return _frame(
+            cards.size,
+            rec=at,
+            cmd=_cmd(family, cards, 0),
+            order=order,
+            kind=kind,
+            job=card_job[cards],
+            sheet=card_sheet[cards],
+            station=station,
+            **more,
+        )
+
     # The set's own events ride on its first card (opening) and its last (completion), in command order.
     for cards, order, kind in (
         (f, 0, ASSEMBLY_OPENED),
@@ -420,37 +437,14 @@ def light_log(events: int, seed: int, mix: Mix = Mix()) -> tuple[pl.DataFrame, p
         (la, 3, ASSEMBLY_COMPLETED),
         (la, 4, SET_CLOSED),
     ):
-        frames.append(
-            _frame(
-                cards.size,
-                rec=gather_at[cards],
-                cmd=_cmd(5, cards, 0),
-                order=order,
-                kind=kind,
-                job=card_job[cards],
-                sheet=card_sheet[cards],
-                station=10,
-            )
-        )
+        frames.append(set_events(cards, gather_at[cards], 5, order, kind, station=10))
     frames.append(_frame(n_cards, rec=gather_at, cmd=_cmd(5, c, 0), order=2, kind=CARD_GATHERED, **common))
     replacements_in_set = np.zeros(n_sheets, dtype=np.int64)
     np.add.at(replacements_in_set, cs, final_rep)
     pack_at = gather_at[la] + 20 * MINUTE
     with_override = (replacements_in_set[cs[la]] > 0).astype(np.uint8)
     for order, kind in enumerate((SET_PACKED, PACK_SEALED)):
-        frames.append(
-            _frame(
-                la.size,
-                rec=pack_at,
-                cmd=_cmd(6, la, 0),
-                order=order,
-                kind=kind,
-                job=card_job[la],
-                sheet=card_sheet[la],
-                station=11,
-                flag=with_override,
-            )
-        )
+        frames.append(set_events(la, pack_at, 6, order, kind, station=11, flag=with_override))
 
     log = pl.concat(frames).sort("rec", "cmd", "order").head(events + INCREMENT)
     jobs_info = pl.DataFrame(
