@@ -47,7 +47,13 @@ from apps.simulate.runner import simulate
 from apps.simulate.scenario import Scenario
 from apps.simulate.truth import truth_path
 from core.factory import Factory
-from projections.analytics.drift import SPEED_ALARM_THRESHOLD, first_quarter_end, hourly_pace, station_alarms
+from projections.analytics.drift import (
+    SPEED_ALARM_THRESHOLD,
+    first_quarter_end,
+    hourly_pace,
+    hourly_scale,
+    station_alarms,
+)
 from projections.analytics.floor_facts import qa_inspections, timed_operations
 from projections.analytics.operation_anomalies import score_operations
 from projections.analytics.predictive_qa import train_failure_model
@@ -196,8 +202,7 @@ def known_ramp_days(operations: pl.DataFrame, truth_row: dict[str, object], fact
     reference_until = first_quarter_end(operations["started_at"])
     pace = hourly_pace(operations, reference_until=reference_until).filter(pl.col("station_id") == station)
     reference = pace.filter(pl.col("hour_start") < reference_until)
-    per_hour = reference["deviation_sum"].to_numpy() / np.sqrt(reference["operations"].to_numpy())
-    scale = max(float(per_hour.std()), 0.5)  # as `speed_alarms` scales them
+    scale = hourly_scale(reference)  # as `speed_alarms` scales them
     after = pace.filter(pl.col("hour_start") >= onset)
     span = (end - onset).total_seconds()
     progress = np.clip([((t - onset).total_seconds() + 1800) / span for t in after["hour_start"]], 0.0, 1.0)

@@ -108,6 +108,7 @@ def greedy_schedule(
     waiting: dict[tuple[str, str], int] = {}
     successors: dict[tuple[str, str], list[Operation]] = {}
     operations: dict[tuple[str, str], Operation] = {}
+    cheapest: dict[tuple[str, str], int] = {}  # each operation's least cost, setup included, over its alternatives
     for job in problem.jobs:
         for operation_id, tail in work_remaining(job).items():
             tails[job.id, operation_id] = tail
@@ -115,6 +116,9 @@ def greedy_schedule(
             key = (job.id, operation.id)
             jobs_by_operation[key] = job
             operations[key] = operation
+            cheapest[key] = min(
+                alternative.duration + stations[alternative.station].setup for alternative in operation.alternatives
+            )
             waiting[key] = len(operation.predecessors)
             successors.setdefault(key, [])
             for predecessor in operation.predecessors:
@@ -130,13 +134,10 @@ def greedy_schedule(
         earliest = max([job.release, *(finished[job.id, name] for name in operation.predecessors)])
         best: _Placement | None = None
         best_score = (0.0, 0)
-        cheapest = min(
-            alternative.duration + stations[alternative.station].setup for alternative in operation.alternatives
-        )
         for alternative in operation.alternatives:
             setup = stations[alternative.station].setup
             occupied = setup + alternative.duration
-            detour = cost_weight * (occupied - cheapest)
+            detour = cost_weight * (occupied - cheapest[key])
             for unit_index, unit in enumerate(units[alternative.station]):
                 # Setup may run ahead of the operation's earliest start, never before time 0.
                 start = unit.earliest_fit(max(0, earliest - setup), occupied) + setup

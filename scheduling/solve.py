@@ -163,8 +163,6 @@ def _best_dispatch(problem: Problem, objective: Objective) -> Schedule:
     """The best of the greedy baseline and the dispatch variants that serve the objective: ATC for tardiness,
     cost-aware routing for makespan (a plant with a slow press: see `greedy_schedule`'s `cost_weight`)."""
     best = greedy_schedule(problem, objective=objective)
-    if len(problem.jobs) < 2:
-        return best
     if objective == "tardiness":
         variants = [greedy_schedule(problem, objective=objective, rule="atc", lookahead=k) for k in _ATC_LOOKAHEADS]
     elif any(len(operation.alternatives) > 1 for job in problem.jobs for operation in job.operations):

@@ -454,8 +454,7 @@ def speed_alarms(
         watched = hours.filter(pl.col("hour_start") >= reference_until)
         if reference.height < 8 or watched.height == 0:
             continue  # too little history to know this station's normal hour
-        per_hour = reference["deviation_sum"].to_numpy() / np.sqrt(reference["operations"].to_numpy())
-        scale = max(float(per_hour.std()), 0.5)  # never trust a reference calmer than half the model's spread
+        scale = hourly_scale(reference)
         operations = watched["operations"].to_numpy().astype(np.float64)
         deviations = watched["deviation_sum"].to_numpy() / scale
         fit = ramp_statistics(deviations, operations, window=window_hours)
@@ -487,6 +486,14 @@ def speed_alarms(
                 }
             )
     return pl.DataFrame(alarms, schema=_ALARM_SCHEMA).sort("alarm_at")
+
+
+def hourly_scale(reference_hours: pl.DataFrame) -> float:
+    """The hour-to-hour spread of a station's summed deviations (`hourly_pace` rows of its reference period),
+    per operation: what `speed_alarms` divides each hour's deviations by, so that operations that are not
+    independent (an operator's slow morning) do not read as a drift."""
+    per_hour = reference_hours["deviation_sum"].to_numpy() / np.sqrt(reference_hours["operations"].to_numpy())
+    return max(float(per_hour.std()), 0.5)  # never trust a reference calmer than half the model's spread
 
 
 def _episodes_above(statistic: np.ndarray, threshold: float) -> list[tuple[int, int]]:
