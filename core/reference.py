@@ -338,27 +338,31 @@ class ReferenceViews:
 
 
 def project(events: Iterable[RecordedEvent], cut: Cut = Cut()) -> ReferenceViews:
-    cards: dict[str, CardUnitView] = {}
-    sheets: dict[str, SheetView] = {}
-    assemblies: dict[str, AssemblyView] = {}
-    jobs: dict[str, JobView] = {}
+    views = ReferenceViews(card_units={}, sheets={}, assemblies={}, jobs={})
     for event in sorted((e for e in events if cut.admits(e)), key=lambda e: e.sequence_num):
-        body = event.event
-        if event.aggregate_type == "card_unit" or isinstance(body, (CardUnitGathered, CardUnitRemovedFromSet)):
-            target = body.card_unit_id if isinstance(body, CardUnitCreated) else event.card_unit_id
-            if target is not None:
-                _put(cards, target, evolve_card_unit_view(cards.get(target), event))
-        elif isinstance(body, SetPacked):
-            assembly = assemblies.get(body.assembly_id)
-            for _, member in assembly.present if assembly else ():
-                _put(cards, member, evolve_card_unit_view(cards.get(member), event))
-        if event.aggregate_type == "sheet":
-            _put(sheets, event.aggregate_id, evolve_sheet_view(sheets.get(event.aggregate_id), event))
-        elif event.aggregate_type == "assembly":
-            _put(assemblies, event.aggregate_id, evolve_assembly_view(assemblies.get(event.aggregate_id), event))
-        elif event.aggregate_type == "job":
-            _put(jobs, event.aggregate_id, evolve_job_view(jobs.get(event.aggregate_id), event))
-    return ReferenceViews(card_units=cards, sheets=sheets, assemblies=assemblies, jobs=jobs)
+        fold_into(views, event)
+    return views
+
+
+def fold_into(views: ReferenceViews, event: RecordedEvent) -> None:
+    """One step of `project`, in place: the next event (in sequence order) evolves the rows it concerns. Read
+    models kept live (`projections.live_floor`) take this step as each event is acknowledged."""
+    cards, sheets, assemblies, jobs = views.card_units, views.sheets, views.assemblies, views.jobs
+    body = event.event
+    if event.aggregate_type == "card_unit" or isinstance(body, (CardUnitGathered, CardUnitRemovedFromSet)):
+        target = body.card_unit_id if isinstance(body, CardUnitCreated) else event.card_unit_id
+        if target is not None:
+            _put(cards, target, evolve_card_unit_view(cards.get(target), event))
+    elif isinstance(body, SetPacked):
+        assembly = assemblies.get(body.assembly_id)
+        for _, member in assembly.present if assembly else ():
+            _put(cards, member, evolve_card_unit_view(cards.get(member), event))
+    if event.aggregate_type == "sheet":
+        _put(sheets, event.aggregate_id, evolve_sheet_view(sheets.get(event.aggregate_id), event))
+    elif event.aggregate_type == "assembly":
+        _put(assemblies, event.aggregate_id, evolve_assembly_view(assemblies.get(event.aggregate_id), event))
+    elif event.aggregate_type == "job":
+        _put(jobs, event.aggregate_id, evolve_job_view(jobs.get(event.aggregate_id), event))
 
 
 R = TypeVar("R")

@@ -1,11 +1,13 @@
 """The HTTP service (CONTRACTS section 5): one FastAPI app over one event store, one lake and one scan service.
 
 `create_app(data_dir)` is the composition root of the service: the lifespan opens the store (which recovers and
-resumes sealing), the lake and a keeper that refreshes the stored read models, and on shutdown — after uvicorn has
+resumes sealing), the lake (keeping the floor's station queues and job progress live) and a keeper that refreshes
+the stored read models, and on shutdown — after uvicorn has
 drained the requests in flight — seals every acknowledged event and closes the store.
 """
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +27,8 @@ from projections import open_lake
 from projections.data_dir import DataDir
 from projections.keeper import DEFAULT_PERIOD_S, ReadModelKeeper
 from projections.store import EventStore
+
+log = logging.getLogger("cardtrace.ingest")
 
 
 class IngestApp(FastAPI):
@@ -49,6 +53,10 @@ def create_app(data_dir: DataDir, *, refresh_period_s: float = DEFAULT_PERIOD_S)
         lake = open_lake(data_dir)
         commit = GroupCommit(store)
         keeper = ReadModelKeeper(data_dir, refresh_period_s).start()
+        try:  # station queues and job progress live from the start, not from the first screen that asks
+            lake.keep_floor_live()
+        except Exception:  # a read model's fault must not keep the floor's scans out: those reads fail alone
+            log.exception("could not keep the floor live; station queues and job progress will retry on each read")
         try:
             app.state.plant = PlantServices(
                 data_dir=data_dir,

@@ -17,7 +17,9 @@ the same columns either way. How each read is computed:
   size DuckDB's planning (tens of milliseconds per fold) would dominate, so the family is folded by
   `core.reference` itself — the specification every vectorized view is tested against. The last few families
   folded are kept while the log does not move: a card's state, history and genealogy read one fold.
-- A job's progress folds the job's events (`job_id`) with the SQL views.
+- Station queues and job progress as the log stands (no cut) come from the live floor
+  (`projections.live_floor`): the open families folded by the reference, kept up to date from the journal
+  before each answer. With a cut, a job's progress folds the job's events (`job_id`) with the SQL views.
 
 >>> import tempfile
 >>> lake = open_lake(tempfile.mkdtemp())
@@ -61,6 +63,7 @@ from projections.engine import (
     reference_time,
     views_for,
 )
+from projections.live_floor import FloorBaseline, LiveFloor
 from projections.snapshot import IdRange, Snapshot, SnapshotReader
 from projections.views import genealogy as genealogy_view
 from projections.views.sql import quote
@@ -142,6 +145,7 @@ class Lake:
         self._use_materialized = use_materialized
         self._lock = threading.Lock()
         self._folded: dict[tuple[object, ...], _Folded] = {}
+        self._live: LiveFloor | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -296,6 +300,10 @@ class Lake:
     def job_progress(self, job_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Row | None:
         """A job's progress: totals, cards per status, sheets cut, sets complete and packed, percent complete."""
         job = parse_entity_id(job_id).entity_id
+        live = self._live_floor() if as_of is None and known_at is None else None
+        if live is not None:
+            with contextlib.suppress(LookupError):
+                return live.job_progress(job)
         rows = self._scoped_sql(
             f"SELECT * FROM job_progress WHERE job_id = {quote(job)}",
             _Scope.job(job),
@@ -307,6 +315,10 @@ class Lake:
         self, station_id: str, as_of: datetime | None = None, known_at: datetime | None = None
     ) -> Row | None:
         """What waits at a station (shared with its type) and what is in progress there; None for no such station."""
+        live = self._live_floor() if as_of is None and known_at is None else None
+        if live is not None:
+            with contextlib.suppress(LookupError):  # the journal went away: SQL over the lake below
+                return live.station_queue(station_id)
         frame = self.sql(f"SELECT * FROM station_queue WHERE station_id = {quote(station_id)}", as_of, known_at)
         return frame.row(0, named=True) if frame.height else None
 
@@ -347,16 +359,36 @@ class Lake:
         with self._lock:
             return self._reader.take().last_sequence
 
+    def keep_floor_live(self) -> bool:
+        """Start keeping station queues and job progress live (`projections.live_floor`) now rather than at the
+        first read that wants them: the service calls it at start. False when there is no journal to follow."""
+        live = self._live_floor()
+        if live is None:
+            return False
+        try:
+            live.station_queues()
+        except LookupError:
+            return False
+        return True
+
     # --- internals ----------------------------------------------------------------------------------------
+
+    def _live_floor(self) -> LiveFloor | None:
+        """The live floor, made at the first read of the log as it stands; None without a journal (a copied
+        lake) or when reads must not be layered on the materialized read models."""
+        with self._lock:
+            if self._live is None and self._use_materialized and self._reader.journal_last_sequence() is not None:
+                self._live = LiveFloor(LakeFloorSource(self), self.factory)
+            return self._live
 
     def _snapshot_and_cursor(self) -> tuple[Snapshot, duckdb.DuckDBPyConnection]:
         with self._lock:
             return self._reader.take(), self._connection.cursor()
 
     @contextlib.contextmanager
-    def _views(
+    def _views_at(
         self, cut: Cut, *, after_sequence: int | None = None, only: set[str] | None = None
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
+    ) -> Iterator[tuple[Snapshot, duckdb.DuckDBPyConnection]]:
         snapshot, cursor = self._snapshot_and_cursor()
         try:
             files = snapshot.select(known_at=cut.known_at, after_sequence=after_sequence)
@@ -364,9 +396,16 @@ class Lake:
             folds = only is None or bool(only & {"card_units", "sheets", "assembly_states", "jobs"})
             base = self._materialized_base(cursor, snapshot, cut) if folds else None
             define_views(cursor, "lake_events", self.factory, cut, base=base, only=only)
-            yield cursor
+            yield snapshot, cursor
         finally:
             cursor.close()
+
+    @contextlib.contextmanager
+    def _views(
+        self, cut: Cut, *, after_sequence: int | None = None, only: set[str] | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._views_at(cut, after_sequence=after_sequence, only=only) as (_, cursor):
+            yield cursor
 
     def _materialized_base(self, cursor: duckdb.DuckDBPyConnection, snapshot: Snapshot, cut: Cut) -> FoldedBase | None:
         if not self._use_materialized or not admits_everything(cut):
@@ -469,6 +508,37 @@ class Lake:
             "absent_alert_at": view.opened_at + timedelta(minutes=self.factory.assembly_timeout_minutes),
             "absent_past_timeout": list(view.missing_positions) if overdue else [],
         }
+
+
+class LakeFloorSource:
+    """The live floor's reads: the read models once (one snapshot), then the journal."""
+
+    _OPEN_SHEETS = """
+        SELECT sheet_id FROM sheets WHERE status <> 'cut'
+        UNION SELECT sheet_id FROM card_units WHERE status NOT IN ('voided', 'assembled', 'packed')
+        UNION SELECT sheet_id FROM assemblies WHERE status = 'complete'
+    """
+
+    def __init__(self, lake: Lake) -> None:
+        self._lake = lake
+
+    def journal_last_sequence(self) -> int | None:
+        return self._lake._reader.journal_last_sequence()
+
+    def journal_events(self, after: int, upto: int) -> list[RecordedEvent]:
+        return self._lake._reader.journal_events(after, upto)
+
+    def family_events(self, sheet_ids: Sequence[str], upto: int) -> list[RecordedEvent]:
+        ranges = [id_range for sheet in sheet_ids for id_range in _Scope.family(sheet).ranges]
+        return self._lake._reader.lineage(ranges, upto)[1] if ranges else []
+
+    def floor_baseline(self) -> FloorBaseline:
+        needed = views_for(self._OPEN_SHEETS) | views_for("SELECT * FROM job_progress")
+        with self._lake._views_at(Cut(), only=needed) as (snapshot, cursor):
+            open_sheets = [str(row[0]) for row in cursor.sql(self._OPEN_SHEETS).fetchall()]
+            progress = cursor.sql("SELECT * FROM job_progress")
+            rows = [dict(zip(progress.columns, row, strict=True)) for row in progress.fetchall()]
+        return FloorBaseline(last_sequence=snapshot.last_sequence, open_sheet_ids=open_sheets, job_progress=rows)
 
 
 def recorded_events(table: pa.Table) -> list[RecordedEvent]:

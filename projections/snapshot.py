@@ -204,6 +204,14 @@ class SnapshotReader:
         table, events = journal.read_lineage(bounds, upto)
         return table.select(list(LAKE_COLUMN_NAMES)), events
 
+    def journal_events(self, after: int, upto: int) -> list[RecordedEvent]:
+        """The journal's events after `after` through `upto`, in sequence order. Call after
+        `journal_last_sequence`."""
+        journal = self._open_journal()
+        if journal is None:
+            raise RuntimeError("no journal to read events from")
+        return journal.read(after, upto - after)
+
     def _lake_files(self) -> tuple[tuple[LakeFile, ...], int, str | None]:
         if not self._lake.exists():
             return (), 0, None
