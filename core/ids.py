@@ -156,6 +156,7 @@ def parse_pack_id(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 12)  # a plant has few; every scan names them
 def parse_station_id(text: str) -> str:
     _expect(
         _STATION,
@@ -169,6 +170,7 @@ def station_type_prefix(station: str) -> str:
     return parse_station_id(station).rsplit("-", 1)[0]
 
 
+@functools.lru_cache(maxsize=1 << 12)  # a plant has few; every scan names them
 def parse_operator_id(text: str) -> str:
     _expect(_OPERATOR, text, f"operator id {text!r} must be 'OP-' followed by digits, e.g. OP-42")
     return text
