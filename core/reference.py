@@ -165,22 +165,26 @@ def evolve_card_unit_view(row: CardUnitView | None, event: RecordedEvent) -> Car
         )
     if row is None:
         return None
-    row = replace(row, updated_at=event.occurred_at)
+    at = event.occurred_at  # every event about a card updates it: set in the same replace as its change
     match body:
         case OperationStarted():
-            return _status(replace(row, active_operation_id=body.operation_id, current_station_id=body.station_id))
-        case OperationCompleted() | SerialNumberApplied() | MemorabiliaInserted():
-            done = replace(
-                row,
-                active_operation_id=None,
-                current_station_id=body.station_id,
-                completed_operations=(*row.completed_operations, body.operation_id),
+            return _status(
+                replace(row, updated_at=at, active_operation_id=body.operation_id, current_station_id=body.station_id)
             )
-            if isinstance(body, SerialNumberApplied):
-                done = replace(done, serial_number=body.serial_number)
-            if isinstance(body, MemorabiliaInserted):
-                done = replace(done, memorabilia_id=body.memorabilia_id)
-            return _status(done)
+        case OperationCompleted() | SerialNumberApplied() | MemorabiliaInserted():
+            return _status(
+                replace(
+                    row,
+                    updated_at=at,
+                    active_operation_id=None,
+                    current_station_id=body.station_id,
+                    completed_operations=(*row.completed_operations, body.operation_id),
+                    serial_number=body.serial_number if isinstance(body, SerialNumberApplied) else row.serial_number,
+                    memorabilia_id=(
+                        body.memorabilia_id if isinstance(body, MemorabiliaInserted) else row.memorabilia_id
+                    ),
+                )
+            )
         case QAResultRecorded():
             completed = (
                 (*row.completed_operations, body.operation_id) if body.result == "PASS" else row.completed_operations
@@ -188,6 +192,7 @@ def evolve_card_unit_view(row: CardUnitView | None, event: RecordedEvent) -> Car
             return _status(
                 replace(
                     row,
+                    updated_at=at,
                     active_operation_id=None,
                     current_station_id=body.station_id,
                     qa_result=body.result,
@@ -197,17 +202,19 @@ def evolve_card_unit_view(row: CardUnitView | None, event: RecordedEvent) -> Car
                 )
             )
         case CardUnitVoided():
-            return replace(row, status="voided", active_operation_id=None, memorabilia_id=None)
+            return replace(row, updated_at=at, status="voided", active_operation_id=None, memorabilia_id=None)
         case CardUnitReplaced():
-            return replace(row, replaced_by=body.replacement_card_unit_id)
+            return replace(row, updated_at=at, replaced_by=body.replacement_card_unit_id)
         case CardUnitGathered():
-            return _status(replace(row, assembly_id=body.assembly_id, current_station_id=body.station_id))
+            return _status(
+                replace(row, updated_at=at, assembly_id=body.assembly_id, current_station_id=body.station_id)
+            )
         case CardUnitRemovedFromSet():
-            return _status(replace(row, assembly_id=None))
+            return _status(replace(row, updated_at=at, assembly_id=None))
         case SetPacked():
-            return _status(replace(row, pack_id=body.pack_id, current_station_id=body.station_id))
+            return _status(replace(row, updated_at=at, pack_id=body.pack_id, current_station_id=body.station_id))
         case _:
-            return row
+            return replace(row, updated_at=at)
 
 
 def _status(row: CardUnitView) -> CardUnitView:
@@ -227,7 +234,7 @@ def _status(row: CardUnitView) -> CardUnitView:
         status = "in_progress"
     else:
         status = "created"
-    return replace(row, status=status)
+    return row if status == row.status else replace(row, status=status)
 
 
 def evolve_sheet_view(row: SheetView | None, event: RecordedEvent) -> SheetView | None:
