@@ -10,11 +10,12 @@ import contextlib
 import dataclasses
 import json
 import logging
+import operator
 import queue
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -22,7 +23,7 @@ from typing import Final, Generic, Self, TypeVar
 
 import pyarrow as pa
 
-from core.envelope import PendingEvent, RecordedEvent, record
+from core.envelope import EventContext, PendingEvent, RecordedEvent, record
 from core.events import DomainEvent
 from projections.data_dir import DataDir
 from projections.lake.table import FileLock, LakeTable, sealer_lock_path
@@ -54,7 +55,6 @@ _FAST_ENCODE = (
     if _c_encoder is not None
     else None
 )
-_PAYLOAD_FIELDS: dict[type[DomainEvent], tuple[str, ...]] = {}
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -89,35 +89,56 @@ class AppendResult:
 # --- what travels between the callers and the writer thread ---------------------------------------------
 
 
-class _Prepared:
-    """An append made ready outside the writer: its rows' tails and aggregates, checked and encoded."""
+# An event's row after the three columns the writer assigns, in the INSERT's order.
+_Tail = tuple[str, str, str, int, int, str | None, str | None, str | None, str | None, str | None, str | None, str]
 
-    __slots__ = ("aggregate_ids", "append", "tails")
+
+class _Prepared:
+    """An append made ready outside the writer: its rows' tails, checked and encoded.
+
+    Everything here lives until the call returns, so it is kept to one object and one tuple per append: every
+    container that survives makes Python's cyclic garbage collector walk the caller's whole heap sooner.
+    """
+
+    __slots__ = ("append", "tails")
 
     def __init__(self, append: Append) -> None:
         self.append = append
-        self.tails: list[tuple[object, ...]] = []
-        self.aggregate_ids: list[str] = []
+        tails: list[_Tail] = []
+        # The events of one command usually share one context: its time is converted once.
+        last_context: EventContext | None = None
+        occurred_at = 0
         for pending in append.events:
-            context = pending.context
-            # The order of the INSERT's columns after the three the writer assigns.
-            self.tails.append(
+            aggregate_type, aggregate_id, event, job_id, sheet_id, card_unit_id, context = _envelope_of(pending)
+            moment, station_id, operator_id, scan_id = _context_of(context)
+            if context is not last_context:
+                occurred_at = _microseconds_of(moment)
+                last_context = context
+            kind = type(event)
+            shape = _SHAPES.get(kind) or _shape_of(kind)
+            # The order of the INSERT's columns after the three the writer assigns (see `_TAIL_TYPE` and
+            # `_TAIL_ID`: the writer reads the aggregate from here).
+            tails.append(
                 (
-                    pending.aggregate_type,
-                    pending.aggregate_id,
-                    pending.event.event_type,
-                    pending.event.schema_version,
-                    journal.to_microseconds(context.occurred_at),
-                    pending.job_id,
-                    pending.sheet_id,
-                    pending.card_unit_id,
-                    context.station_id,
-                    context.operator_id,
-                    context.scan_id,
-                    payload_json(pending.event),
+                    aggregate_type,
+                    aggregate_id,
+                    shape.event_type,
+                    shape.schema_version,
+                    occurred_at,
+                    job_id,
+                    sheet_id,
+                    card_unit_id,
+                    station_id,
+                    operator_id,
+                    scan_id,
+                    _payload_of(event, shape),
                 )
             )
-            self.aggregate_ids.append(pending.aggregate_id)
+        self.tails: tuple[_Tail, ...] = tuple(tails)
+
+
+_TAIL_TYPE: Final = 0
+_TAIL_ID: Final = 1
 
 
 def _check(append: Append) -> None:
@@ -141,7 +162,7 @@ class _Assigned:
 
     __slots__ = ("first_sequence", "recorded_at", "versions")
 
-    def __init__(self, first_sequence: int, versions: list[int], recorded_at: int) -> None:
+    def __init__(self, first_sequence: int, versions: tuple[int, ...], recorded_at: datetime) -> None:
         self.first_sequence = first_sequence
         self.versions = versions
         self.recorded_at = recorded_at
@@ -214,6 +235,32 @@ class _TwoGenerationCache(Generic[K, V]):
             self._young = {}
         self._young[key] = value
 
+    def found(self, keys: Iterable[K]) -> "_Found[K, V]":
+        """The cached values of `keys` (hits in `old` stay there: `put_many` refreshes them) and the misses."""
+        young, old = self._young, self._old
+        hits: dict[K, V] = {}
+        missing: list[K] = []
+        for key in keys:
+            value = young.get(key)
+            if value is None:
+                value = old.get(key)
+                if value is None:
+                    missing.append(key)
+                    continue
+            hits[key] = value
+        return _Found(hits, missing)
+
+    def put_many(self, entries: Mapping[K, V]) -> None:
+        # A key may keep a stale copy in `old`, never read: `get` looks in `young` first, where it now is, and
+        # the next rotation drops that `old` wholesale.
+        young = self._young
+        half = self._half
+        for key, value in entries.items():
+            if len(young) >= half and key not in young:
+                self._old = young
+                young = self._young = {}
+            young[key] = value
+
     def discard(self, key: K) -> None:
         self._young.pop(key, None)
         self._old.pop(key, None)
@@ -221,6 +268,14 @@ class _TwoGenerationCache(Generic[K, V]):
     def clear(self) -> None:
         self._young = {}
         self._old = {}
+
+
+class _Found(Generic[K, V]):
+    __slots__ = ("missing", "versions")
+
+    def __init__(self, versions: dict[K, V], missing: list[K]) -> None:
+        self.versions = versions
+        self.missing = missing
 
 
 # --- the store -----------------------------------------------------------------------------------------
@@ -423,25 +478,15 @@ class EventStore:
             self._queue.put(ticket)
 
     def _answer(self, prepared: _Prepared, outcome: _Outcome) -> AppendResult | Exception:
-        append = prepared.append
+        if isinstance(outcome, _Assigned):
+            append = prepared.append
+            return _result(_recorded(prepared, outcome), False, append.outcome, append.scan_id, append.scan_fingerprint)
         if isinstance(outcome, Exception):
             return outcome
-        if isinstance(outcome, _Assigned):
-            return AppendResult(
-                events=_recorded(prepared, outcome),
-                outcome=append.outcome,
-                scan_id=append.scan_id,
-                scan_fingerprint=append.scan_fingerprint,
-            )
         if isinstance(outcome, _SameBatchReplay):
             original, assigned = outcome.original
-            return AppendResult(
-                events=_recorded(original, assigned),
-                replayed=True,
-                outcome=original.append.outcome,
-                scan_id=original.append.scan_id,
-                scan_fingerprint=original.append.scan_fingerprint,
-            )
+            append = original.append
+            return _result(_recorded(original, assigned), True, append.outcome, append.scan_id, append.scan_fingerprint)
         return self._replay(outcome)
 
     def _replay(self, scan: journal.ScanRow) -> AppendResult:
@@ -490,12 +535,12 @@ class EventStore:
         except Exception as error:  # a failed lookup: nothing was written, nothing can be acknowledged
             self._fail(tickets, error)
             return
-        event_rows, aggregate_rows, scan_rows, recorded_at, last_sequence = plan
+        event_values, aggregate_rows, scan_rows, recorded_at, last_sequence, versions_now = plan
         seal_mark = (max(marks), recorded_at) if marks else None
         try:
             journal.commit(
                 connection,
-                events=event_rows,
+                event_values=event_values,
                 aggregates=list(aggregate_rows.values()),
                 scans=scan_rows,
                 seal_mark=seal_mark,
@@ -505,8 +550,8 @@ class EventStore:
             return
         self._last_sequence = last_sequence
         self._last_recorded_at = recorded_at
-        for aggregate_id, _, version in aggregate_rows.values():
-            self._versions.put(aggregate_id, version)
+        # Committed: what the batch read and wrote is now the journal's truth.
+        self._versions.put_many(versions_now)
         if aggregate_rows:
             with self._cache_lock:
                 self._commits += 1
@@ -514,34 +559,33 @@ class EventStore:
                 for aggregate_id in aggregate_rows:
                     self._aggregates.discard(aggregate_id)
         self._committed = last_sequence
-        if self._sealer is not None and event_rows:
+        if self._sealer is not None and event_values:
             self._sealer.committed_more()
         for ticket in tickets:
             ticket.done.release()
 
     def _plan(
         self, connection: sqlite3.Connection, tickets: list[_Ticket]
-    ) -> tuple[list[tuple[object, ...]], dict[str, journal.AggregateRow], list[journal.ScanInsert], int, int]:
+    ) -> tuple[list[object], dict[str, journal.AggregateRow], list[journal.ScanInsert], int, int, dict[str, int]]:
         """Decide every append of the batch in order: sequence numbers, versions, replays and refusals."""
         # The commit's time, from the store's clock, never before the previous commit's: recorded_at follows
         # sequence order even if the wall clock steps back.
         recorded_at = max(journal.to_microseconds(datetime.now(UTC)), self._last_recorded_at)
+        moment = journal.from_microseconds(recorded_at)
         scan_ids = {p.append.scan_id for t in tickets for p in t.prepared if p.append.scan_id is not None}
         known_scans = journal.scans_of(connection, list(scan_ids)) if scan_ids else {}
-        unknown = {
-            aggregate_id
-            for t in tickets
-            for p in t.prepared
-            for aggregate_id in p.append.expected_versions
-            if self._versions.get(aggregate_id) is None
-        }
-        stored = journal.versions_of(connection, list(unknown)) if unknown else {}
-        for aggregate_id in unknown:
-            self._versions.put(aggregate_id, stored.get(aggregate_id, 0))
-
-        current: dict[str, int] = {}  # this batch's view: committed versions plus what earlier appends added
+        # This batch's view of every aggregate it reads: committed versions (from memory, else SQLite), then what
+        # earlier appends of the batch added. The writer is the only one who changes them, so they stay exact.
+        current = self._versions.found(
+            {aggregate_id for t in tickets for p in t.prepared for aggregate_id in p.append.expected_versions}
+        )
+        if current.missing:
+            stored = journal.versions_of(connection, current.missing)
+            for aggregate_id in current.missing:
+                current.versions[aggregate_id] = stored.get(aggregate_id, 0)
+        versions_now = current.versions
         batch_scans: dict[str, tuple[_Prepared, _Assigned]] = {}
-        event_rows: list[tuple[object, ...]] = []
+        event_values: list[object] = []  # the events' rows, flat: what the INSERT binds
         aggregate_rows: dict[str, journal.AggregateRow] = {}
         scan_rows: list[journal.ScanInsert] = []
         sequence = self._last_sequence
@@ -562,12 +606,7 @@ class EventStore:
                         continue
                 conflict = None
                 for aggregate_id, expected in append.expected_versions.items():
-                    actual = current.get(aggregate_id)
-                    if actual is None:
-                        actual = self._versions.get(aggregate_id)
-                        if actual is None:  # evicted since the lookup above: ask again
-                            actual = journal.versions_of(connection, [aggregate_id]).get(aggregate_id, 0)
-                        current[aggregate_id] = actual
+                    actual = versions_now[aggregate_id]
                     if actual != expected:
                         conflict = ConcurrencyConflict(aggregate_id, expected, actual)
                         break
@@ -576,14 +615,16 @@ class EventStore:
                     continue
                 first = sequence + 1
                 versions: list[int] = []
-                for tail, aggregate_id in zip(prepared.tails, prepared.aggregate_ids, strict=True):
-                    version = current[aggregate_id] + 1
-                    current[aggregate_id] = version
+                for tail in prepared.tails:
+                    aggregate_id = tail[_TAIL_ID]
+                    version = versions_now[aggregate_id] + 1
+                    versions_now[aggregate_id] = version
                     sequence += 1
                     versions.append(version)
-                    event_rows.append((sequence, version, recorded_at, *tail))
-                    aggregate_rows[aggregate_id] = (aggregate_id, str(tail[0]), version)
-                assigned = _Assigned(first, versions, recorded_at)
+                    event_values += (sequence, version, recorded_at)
+                    event_values += tail
+                    aggregate_rows[aggregate_id] = (aggregate_id, tail[_TAIL_TYPE], version)
+                assigned = _Assigned(first, tuple(versions), moment)
                 if scan_id is not None:
                     has_events = bool(versions)
                     scan_rows.append(
@@ -598,7 +639,7 @@ class EventStore:
                     )
                     batch_scans[scan_id] = (prepared, assigned)
                 outcomes.append(assigned)
-        return event_rows, aggregate_rows, scan_rows, recorded_at, sequence
+        return event_values, aggregate_rows, scan_rows, recorded_at, sequence, versions_now
 
     def _fail(self, tickets: list[_Ticket], error: Exception) -> None:
         log.error("journal commit failed; %d appends not acknowledged: %s", len(tickets), error)
@@ -742,25 +783,105 @@ class EventStore:
 # --- preparing rows --------------------------------------------------------------------------------------
 
 
+class _EventShape:
+    """What the store needs of an event class, worked out once: its type name, schema version and fields."""
+
+    __slots__ = ("event_type", "names", "schema_version", "values")
+
+    def __init__(self, kind: type[DomainEvent]) -> None:
+        self.event_type = kind.__name__  # what DomainEvent.event_type returns, without the property call
+        self.schema_version = kind.schema_version
+        self.names = tuple(field.name for field in dataclasses.fields(kind))
+        # One C call for all the fields; attrgetter of one name returns the bare value, so wrap it.
+        getter = operator.attrgetter(*self.names) if self.names else None
+        self.values: Callable[[DomainEvent], tuple[object, ...]]
+        if getter is None:
+            self.values = _no_values
+        elif len(self.names) == 1:
+            self.values = lambda event: (getter(event),)
+        else:
+            self.values = getter
+
+
+def _no_values(event: DomainEvent) -> tuple[object, ...]:
+    return ()
+
+
+_SHAPES: dict[type[DomainEvent], _EventShape] = {}
+
+
+def _shape_of(kind: type[DomainEvent]) -> _EventShape:
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        shape = _SHAPES[kind] = _EventShape(kind)
+    return shape
+
+
 def payload_json(event: DomainEvent) -> str:
     """The event's payload as compact JSON: the same document as `core.events.to_payload`, built faster."""
-    names = _PAYLOAD_FIELDS.get(type(event))
-    if names is None:
-        names = tuple(field.name for field in dataclasses.fields(event))
-        _PAYLOAD_FIELDS[type(event)] = names
-    document = {name: getattr(event, name) for name in names}
+    shape = _SHAPES.get(type(event)) or _shape_of(type(event))
+    document = dict(zip(shape.names, shape.values(event), strict=True))
     if _FAST_ENCODE is not None:
         return "".join(_FAST_ENCODE(document, 0))
     return _ENCODER.encode(document)
 
 
+# Payload documents repeat on a plant floor (the same operation started at the same station, card after card),
+# so the JSON of recent ones is kept, keyed by the class, the field values *and their exact types*: values of
+# equal types that compare equal encode identically for str, int, bool and None, whereas 1 == 1.0 == True or
+# 0.0 == -0.0 across types would not, and tuples could hide such values inside, so only payloads of those four
+# types (and empty tuples: no failure codes) are kept.
+_CACHEABLE_TYPES: Final = frozenset({str, int, bool, type(None)})
+PAYLOAD_CACHE_SIZE: Final = 8_192
+_payloads: dict[tuple[object, ...], str] = {}
+
+
+def _payload_of(event: DomainEvent, shape: _EventShape) -> str:
+    values = shape.values(event)
+    types = tuple(map(type, values))
+    key = (shape, values, types)
+    try:
+        cached = _payloads.get(key)
+    except TypeError:  # an unhashable value (a list where the type says tuple): encode, do not keep
+        return payload_json(event)
+    if cached is not None:
+        return cached
+    encoded = payload_json(event)
+    if all(kind in _CACHEABLE_TYPES or value == () for kind, value in zip(types, values, strict=True)):
+        if len(_payloads) >= PAYLOAD_CACHE_SIZE:
+            _payloads.clear()  # a new working set: cheaper than an LRU's bookkeeping on every hit
+        _payloads[key] = encoded
+    return encoded
+
+
+_envelope_of: Final = operator.attrgetter(
+    "aggregate_type", "aggregate_id", "event", "job_id", "sheet_id", "card_unit_id", "context"
+)
+_context_of: Final = operator.attrgetter("occurred_at", "station_id", "operator_id", "scan_id")
+# Aware datetimes that compare equal are the same instant, hence the same microseconds: scans of one moment
+# (a batch from one scanner, the events of one command) convert once.
+_moments: dict[datetime, int] = {}
+MOMENT_CACHE_SIZE: Final = 4_096
+
+
+def _microseconds_of(moment: datetime) -> int:
+    microseconds = _moments.get(moment)
+    if microseconds is None:
+        microseconds = journal.to_microseconds(moment)  # raises for a naive time: never cached
+        if len(_moments) >= MOMENT_CACHE_SIZE:
+            _moments.clear()
+        _moments[moment] = microseconds
+    return microseconds
+
+
 def _recorded(prepared: _Prepared, assigned: _Assigned) -> tuple[RecordedEvent, ...]:
-    recorded_at = journal.from_microseconds(assigned.recorded_at)
-    first = assigned.first_sequence
-    return tuple(
-        _record(pending, first + index, version, recorded_at)
-        for index, (pending, version) in enumerate(zip(prepared.append.events, assigned.versions, strict=True))
-    )
+    recorded_at = assigned.recorded_at
+    sequence_num = assigned.first_sequence
+    events: list[RecordedEvent] = []
+    for pending, version in zip(prepared.append.events, assigned.versions, strict=True):
+        events.append(_record(pending, sequence_num, version, recorded_at))
+        sequence_num += 1
+    return tuple(events)
 
 
 def _record_by_slots(pending: PendingEvent, sequence_num: int, version: int, recorded_at: datetime) -> RecordedEvent:
@@ -770,21 +891,22 @@ def _record_by_slots(pending: PendingEvent, sequence_num: int, version: int, rec
     times the cost of this, and it runs for every event of every append on the acknowledgement path.
     `_record` falls back to `record` if RecordedEvent ever has other fields than these.
     """
-    context = pending.context
+    aggregate_type, aggregate_id, event, job_id, sheet_id, card_unit_id, context = _envelope_of(pending)
+    occurred_at, station_id, operator_id, scan_id = _context_of(context)
     recorded = _new_recorded(RecordedEvent)
     _set_sequence_num(recorded, sequence_num)
-    _set_aggregate_type(recorded, pending.aggregate_type)
-    _set_aggregate_id(recorded, pending.aggregate_id)
+    _set_aggregate_type(recorded, aggregate_type)
+    _set_aggregate_id(recorded, aggregate_id)
     _set_aggregate_version(recorded, version)
-    _set_event(recorded, pending.event)
-    _set_occurred_at(recorded, context.occurred_at)
+    _set_event(recorded, event)
+    _set_occurred_at(recorded, occurred_at)
     _set_recorded_at(recorded, recorded_at)
-    _set_job_id(recorded, pending.job_id)
-    _set_sheet_id(recorded, pending.sheet_id)
-    _set_card_unit_id(recorded, pending.card_unit_id)
-    _set_station_id(recorded, context.station_id)
-    _set_operator_id(recorded, context.operator_id)
-    _set_scan_id(recorded, context.scan_id)
+    _set_job_id(recorded, job_id)
+    _set_sheet_id(recorded, sheet_id)
+    _set_card_unit_id(recorded, card_unit_id)
+    _set_station_id(recorded, station_id)
+    _set_operator_id(recorded, operator_id)
+    _set_scan_id(recorded, scan_id)
     return recorded
 
 
@@ -830,3 +952,37 @@ if _slots_match:
         _set_scan_id,
     ) = (getattr(RecordedEvent, name).__set__ for name in _RECORDED_SLOTS)
 _record = _record_by_slots if _slots_match else _record_by_init
+
+
+def _result_by_slots(
+    events: tuple[RecordedEvent, ...], replayed: bool, outcome: str | None, scan_id: str | None, fingerprint: str | None
+) -> AppendResult:
+    """An AppendResult without the frozen dataclass's __init__ (see `_record_by_slots`): one per append."""
+    result = _new_recorded(AppendResult)
+    _set_events(result, events)
+    _set_replayed(result, replayed)
+    _set_outcome(result, outcome)
+    _set_result_scan_id(result, scan_id)
+    _set_scan_fingerprint(result, fingerprint)
+    return result
+
+
+def _result_by_init(
+    events: tuple[RecordedEvent, ...], replayed: bool, outcome: str | None, scan_id: str | None, fingerprint: str | None
+) -> AppendResult:
+    return AppendResult(
+        events=events, replayed=replayed, outcome=outcome, scan_id=scan_id, scan_fingerprint=fingerprint
+    )
+
+
+_RESULT_SLOTS: Final = ("events", "replayed", "outcome", "scan_id", "scan_fingerprint")
+_result_slots_match = (
+    tuple(field.name for field in dataclasses.fields(AppendResult)) == _RESULT_SLOTS
+    and getattr(AppendResult, "__slots__", ()) == _RESULT_SLOTS
+    and not hasattr(AppendResult, "__post_init__")
+)
+if _result_slots_match:
+    _set_events, _set_replayed, _set_outcome, _set_result_scan_id, _set_scan_fingerprint = (
+        getattr(AppendResult, name).__set__ for name in _RESULT_SLOTS
+    )
+_result = _result_by_slots if _result_slots_match else _result_by_init
