@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
@@ -316,25 +317,51 @@ def _aggregate_type(value: str) -> AggregateType:
 
 def arrow_between(connection: sqlite3.Connection, after: int, upto: int) -> pa.Table:
     """Events after..upto (inclusive) as an Arrow table with exactly the lake's schema, in sequence order."""
+    table = parse_rendered(render_between(connection, after, upto))
+    return table if table is not None else exact_arrow_between(connection, after, upto)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedRange:
+    """Events after..upto as SQLite rendered them for the Arrow fast path (see `_SELECT_LINES`), not yet parsed:
+    rendering needs the connection, parsing does not, so the sealer runs the two on different cores."""
+
+    after: int
+    upto: int
+    count: int
+    nulls: list[int]
+    lines: bytes | None
+
+
+def render_between(connection: sqlite3.Connection, after: int, upto: int) -> RenderedRange:
     if upto <= after:
-        return LAKE_SCHEMA.empty_table()
+        return RenderedRange(after=after, upto=upto, count=0, nulls=[], lines=None)
     count, *nulls, lines = connection.execute(_SELECT_LINES, (after, upto)).fetchone()
-    if not count:
-        return LAKE_SCHEMA.empty_table()
-    parsed: pa.Table | None
+    return RenderedRange(after=after, upto=upto, count=int(count), nulls=nulls, lines=lines)
+
+
+def parse_rendered(rendered: RenderedRange) -> pa.Table | None:
+    """The rendered events as a table of the lake's schema, or None when the text can't be trusted (a value
+    held a separator or the NULL mark): then read them with `exact_arrow_between`."""
+    if not rendered.count or rendered.lines is None:
+        return LAKE_SCHEMA.empty_table() if not rendered.count else None
     try:
         parsed = pa_csv.read_csv(
-            io.BytesIO(lines), read_options=_CSV_READ, parse_options=_CSV_PARSE, convert_options=_CSV_CONVERT
+            io.BytesIO(rendered.lines), read_options=_CSV_READ, parse_options=_CSV_PARSE, convert_options=_CSV_CONVERT
         )
     except pa.ArrowInvalid:
-        parsed = None
+        return None
     if (
-        parsed is None
-        or not _is_run(parsed.column("sequence_num"), after + 1, int(count))
-        or [parsed.column(name).null_count for name in _NULLABLE_ORDER] != nulls
+        not _is_run(parsed.column("sequence_num"), rendered.after + 1, rendered.count)
+        or [parsed.column(name).null_count for name in _NULLABLE_ORDER] != rendered.nulls
     ):
-        parsed = _arrow_from_rows(connection, after, upto)
+        return None
     return _as_lake_table(parsed)
+
+
+def exact_arrow_between(connection: sqlite3.Connection, after: int, upto: int) -> pa.Table:
+    """`arrow_between` by the slow, always-exact path: plain rows through Python objects."""
+    return _as_lake_table(_arrow_from_rows(connection, after, upto))
 
 
 def _is_run(sequence: pa.ChunkedArray, first: int, count: int) -> bool:
