@@ -21,7 +21,15 @@ from projections.store import (
     JournalInUse,
     ScanIdReused,
 )
-from projections.store.event_store import _microseconds_of, _payload_of, _record, _result, _shape_of, payload_json
+from projections.store.event_store import (
+    _microseconds_of,
+    _payload_of,
+    _record,
+    _result,
+    _shape_of,
+    _TwoGenerationCache,
+    payload_json,
+)
 from projections.store.journal import to_microseconds
 from tests.integration.store.conftest import job_created, press_scan, sheet_completed, sheet_started
 
@@ -363,3 +371,18 @@ def test_concurrent_loads_and_appends_never_leave_a_stale_aggregate_in_memory(st
         stop.set()
         for reader in readers:
             reader.join()
+
+
+def test_the_writers_version_cache_never_serves_a_value_older_than_the_last_put() -> None:
+    cache: _TwoGenerationCache[str, int] = _TwoGenerationCache(4)  # two entries per generation
+    cache.put("a", 1)
+    cache.put("b", 1)
+    cache.put("c", 1)  # "a" and "b" move to the old generation
+    cache.put_many({"a": 2})  # fresh in the young one; the old one keeps a stale copy
+    found = cache.found(["a", "b", "c", "z"])
+    assert found.versions == {"a": 2, "b": 1, "c": 1}
+    assert found.missing == ["z"]
+    cache.put_many({"d": 1, "e": 1})  # rotates: the stale generation is dropped whole
+    assert cache.found(["a", "b"]).versions == {"a": 2}
+    cache.discard_many(["a", "e"])
+    assert cache.found(["a", "c", "d", "e"]).versions == {"c": 1, "d": 1}
