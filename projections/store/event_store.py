@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from types import TracebackType
 from typing import Final, Generic, Self, TypeVar
 
@@ -869,8 +869,9 @@ _envelope_of: Final = operator.attrgetter(
     "aggregate_type", "aggregate_id", "event", "job_id", "sheet_id", "card_unit_id", "context"
 )
 _context_of: Final = operator.attrgetter("occurred_at", "station_id", "operator_id", "scan_id")
-# Aware datetimes that compare equal are the same instant, hence the same microseconds: scans of one moment
-# (a batch from one scanner, the events of one command) convert once.
+# Scans of one moment (a batch from one scanner, the events of one command) convert once. Only fixed-offset
+# times (UTC above all) are kept: with them, equal means the same instant, whereas two times of one zoneinfo zone
+# in the hour repeated at the end of summer time compare (and hash) equal an hour apart (PEP 495).
 _moments: dict[datetime, int] = {}
 MOMENT_CACHE_SIZE: Final = 4_096
 
@@ -878,10 +879,11 @@ MOMENT_CACHE_SIZE: Final = 4_096
 def _microseconds_of(moment: datetime) -> int:
     microseconds = _moments.get(moment)
     if microseconds is None:
-        microseconds = journal.to_microseconds(moment)  # raises for a naive time: never cached
-        if len(_moments) >= MOMENT_CACHE_SIZE:
-            _moments.clear()
-        _moments[moment] = microseconds
+        microseconds = journal.to_microseconds(moment)  # raises for a naive time: never kept
+        if type(moment.tzinfo) is timezone:
+            if len(_moments) >= MOMENT_CACHE_SIZE:
+                _moments.clear()
+            _moments[moment] = microseconds
     return microseconds
 
 

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -320,6 +321,16 @@ def test_one_instant_in_any_time_zone_is_one_number_of_microseconds() -> None:
     assert _microseconds_of(utc) == _microseconds_of(paris) == to_microseconds(utc)
     with pytest.raises(ValueError, match="no time zone"):
         _microseconds_of(datetime(2026, 11, 2, 6, 0))
+
+
+def test_the_hour_repeated_at_the_end_of_summer_time_is_two_instants() -> None:
+    """The two 01:30 of 2026-11-01 in New York compare and hash equal (PEP 495) but are an hour apart."""
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))
+    second = first.replace(fold=1)
+    assert first == second
+    assert _microseconds_of(second) - _microseconds_of(first) == 3_600_000_000
+    assert _microseconds_of(first) == to_microseconds(first)
+    assert _microseconds_of(second) == to_microseconds(second)
 
 
 def test_the_fast_append_result_equals_the_dataclass() -> None:
