@@ -343,8 +343,10 @@ def render_between(connection: sqlite3.Connection, after: int, upto: int) -> Ren
 def parse_rendered(rendered: RenderedRange) -> pa.Table | None:
     """The rendered events as a table of the lake's schema, or None when the text can't be trusted (a value
     held a separator or the NULL mark): then read them with `exact_arrow_between`."""
-    if not rendered.count or rendered.lines is None:
-        return LAKE_SCHEMA.empty_table() if not rendered.count else None
+    if not rendered.count:
+        return LAKE_SCHEMA.empty_table()
+    if rendered.lines is None:
+        return None
     try:
         parsed = pa_csv.read_csv(
             io.BytesIO(rendered.lines), read_options=_CSV_READ, parse_options=_CSV_PARSE, convert_options=_CSV_CONVERT

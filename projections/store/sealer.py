@@ -125,9 +125,7 @@ class Sealer:
 
     def _seal_range(self, target: int) -> None:
         if target - self._sealed <= min(RENDER_PIECE, self._batch):  # the steady trickle: no threads needed
-            rendered: Future[journal.RenderedRange] = Future()
-            rendered.set_result(self._render(self._sealed, target))
-            self._commit(self._parse(rendered), self._sealed, target)
+            self._commit(self._parse(self._render(self._sealed, target)), self._sealed, target)
             return
         bounds = [(low, min(low + self._batch, target)) for low in range(self._sealed, target, self._batch)]
         render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cardtrace-seal-render")
@@ -152,7 +150,7 @@ class Sealer:
         tables = []
         for low in range(after, upto, RENDER_PIECE):
             rendered = render.submit(self._render, low, min(low + RENDER_PIECE, upto))
-            tables.append(parse.submit(self._parse, rendered))
+            tables.append(parse.submit(self._parse_when_rendered, rendered))
         return tables
 
     def _render(self, after: int, upto: int) -> journal.RenderedRange:
@@ -161,8 +159,10 @@ class Sealer:
             self._connection = journal.connect(self._journal_path, writer=False)
         return journal.render_between(self._connection, after, upto)
 
-    def _parse(self, rendered: Future[journal.RenderedRange]) -> pa.Table:
-        piece = rendered.result()
+    def _parse_when_rendered(self, rendered: Future[journal.RenderedRange]) -> pa.Table:
+        return self._parse(rendered.result())
+
+    def _parse(self, piece: journal.RenderedRange) -> pa.Table:
         table = journal.parse_rendered(piece)
         if table is None:
             if self._fallback is None:
