@@ -10,19 +10,20 @@ import contextlib
 import dataclasses
 import json
 import logging
+import operator
 import queue
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from types import TracebackType
 from typing import Final, Generic, Self, TypeVar
 
 import pyarrow as pa
 
-from core.envelope import PendingEvent, RecordedEvent, record
+from core.envelope import EventContext, PendingEvent, RecordedEvent, record
 from core.events import DomainEvent
 from projections.data_dir import DataDir
 from projections.lake.table import FileLock, LakeTable, sealer_lock_path
@@ -54,7 +55,6 @@ _FAST_ENCODE = (
     if _c_encoder is not None
     else None
 )
-_PAYLOAD_FIELDS: dict[type[DomainEvent], tuple[str, ...]] = {}
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -89,35 +89,52 @@ class AppendResult:
 # --- what travels between the callers and the writer thread ---------------------------------------------
 
 
-class _Prepared:
-    """An append made ready outside the writer: its rows' tails and aggregates, checked and encoded."""
+# An event's row after the three columns the writer assigns, in the INSERT's order.
+_Tail = tuple[str, str, str, int, int, str | None, str | None, str | None, str | None, str | None, str | None, str]
 
-    __slots__ = ("aggregate_ids", "append", "tails")
 
-    def __init__(self, append: Append) -> None:
-        self.append = append
-        self.tails: list[tuple[object, ...]] = []
-        self.aggregate_ids: list[str] = []
-        for pending in append.events:
-            context = pending.context
-            # The order of the INSERT's columns after the three the writer assigns.
-            self.tails.append(
-                (
-                    pending.aggregate_type,
-                    pending.aggregate_id,
-                    pending.event.event_type,
-                    pending.event.schema_version,
-                    journal.to_microseconds(context.occurred_at),
-                    pending.job_id,
-                    pending.sheet_id,
-                    pending.card_unit_id,
-                    context.station_id,
-                    context.operator_id,
-                    context.scan_id,
-                    payload_json(pending.event),
-                )
+def _prepare(append: Append) -> tuple[_Tail, ...]:
+    """An append's rows made ready outside the writer: the tails of its events' rows, checked and encoded.
+
+    They live until the call returns, so they are plain tuples of strings and numbers, which Python's cyclic
+    garbage collector stops tracking: every container that survives makes it walk the caller's whole heap
+    sooner (a quarter of a bulk append's time, measured).
+    """
+    tails: list[_Tail] = []
+    # The events of one command usually share one context: its time is converted once.
+    last_context: EventContext | None = None
+    occurred_at = 0
+    for pending in append.events:
+        aggregate_type, aggregate_id, event, job_id, sheet_id, card_unit_id, context = _envelope_of(pending)
+        moment, station_id, operator_id, scan_id = _context_of(context)
+        if context is not last_context:
+            occurred_at = _microseconds_of(moment)
+            last_context = context
+        kind = type(event)
+        shape = _SHAPES.get(kind) or _shape_of(kind)
+        # The order of the INSERT's columns after the three the writer assigns (see `_TAIL_TYPE` and `_TAIL_ID`:
+        # the writer reads the aggregate from here).
+        tails.append(
+            (
+                aggregate_type,
+                aggregate_id,
+                shape.event_type,
+                shape.schema_version,
+                occurred_at,
+                job_id,
+                sheet_id,
+                card_unit_id,
+                station_id,
+                operator_id,
+                scan_id,
+                _payload_of(event, shape),
             )
-            self.aggregate_ids.append(pending.aggregate_id)
+        )
+    return tuple(tails)
+
+
+_TAIL_TYPE: Final = 0
+_TAIL_ID: Final = 1
 
 
 def _check(append: Append) -> None:
@@ -136,36 +153,42 @@ def _check(append: Append) -> None:
             raise ValueError(f"{pending.event_type} for {pending.aggregate_id} has a naive occurred_at: UTC only")
 
 
-class _Assigned:
-    """Where the writer put an append: its first sequence_num, each event's version, the commit's time."""
-
-    __slots__ = ("first_sequence", "recorded_at", "versions")
-
-    def __init__(self, first_sequence: int, versions: list[int], recorded_at: int) -> None:
-        self.first_sequence = first_sequence
-        self.versions = versions
-        self.recorded_at = recorded_at
+# Where the writer put an append: its first sequence_num, each event's version, the commit's time. A plain
+# tuple (of numbers and a datetime) for the same reason as the tails.
+_Assigned = tuple[int, tuple[int, ...], datetime]
 
 
 class _SameBatchReplay:
     """A retry that arrived in the same group commit as its original."""
 
-    __slots__ = ("original",)
+    __slots__ = ("assigned", "original")
 
-    def __init__(self, original: tuple[_Prepared, _Assigned]) -> None:
+    def __init__(self, original: Append, assigned: _Assigned) -> None:
         self.original = original
+        self.assigned = assigned
 
 
-_Outcome = _Assigned | _SameBatchReplay | journal.ScanRow | Exception
+class _KnownScan:
+    """A scan_id recorded by an earlier commit: its journal row, answered by replaying it."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: journal.ScanRow) -> None:
+        self.row = row
+
+
+_Outcome = _Assigned | _SameBatchReplay | _KnownScan | Exception
 
 
 class _Ticket:
-    """One caller's appends and the lock it waits on until the writer has an outcome for each."""
+    """One caller's appends, their prepared rows, and the lock it waits on until the writer has an outcome for
+    each."""
 
-    __slots__ = ("done", "outcomes", "prepared")
+    __slots__ = ("appends", "done", "outcomes", "tails")
 
-    def __init__(self, prepared: list[_Prepared]) -> None:
-        self.prepared = prepared
+    def __init__(self, appends: Sequence[Append]) -> None:
+        self.appends = appends
+        self.tails = [_prepare(append) for append in appends]
         self.outcomes: list[_Outcome] = []
         self.done = threading.Lock()
         self.done.acquire()  # released by the writer; cheaper than a threading.Event per append
@@ -214,6 +237,38 @@ class _TwoGenerationCache(Generic[K, V]):
             self._young = {}
         self._young[key] = value
 
+    def found(self, keys: Iterable[K]) -> "_Found[K, V]":
+        """The cached values of `keys` (hits in `old` stay there: `put_many` refreshes them) and the misses."""
+        young, old = self._young, self._old
+        hits: dict[K, V] = {}
+        missing: list[K] = []
+        for key in keys:
+            value = young.get(key)
+            if value is None:
+                value = old.get(key)
+                if value is None:
+                    missing.append(key)
+                    continue
+            hits[key] = value
+        return _Found(hits, missing)
+
+    def put_many(self, entries: Mapping[K, V]) -> None:
+        # A key may keep a stale copy in `old`, never read: `get` looks in `young` first, where it now is, and
+        # the next rotation drops that `old` wholesale.
+        young = self._young
+        half = self._half
+        for key, value in entries.items():
+            if len(young) >= half and key not in young:
+                self._old = young
+                young = self._young = {}
+            young[key] = value
+
+    def discard_many(self, keys: Iterable[K]) -> None:
+        young, old = self._young, self._old
+        for key in keys:
+            young.pop(key, None)
+            old.pop(key, None)
+
     def discard(self, key: K) -> None:
         self._young.pop(key, None)
         self._old.pop(key, None)
@@ -221,6 +276,14 @@ class _TwoGenerationCache(Generic[K, V]):
     def clear(self) -> None:
         self._young = {}
         self._old = {}
+
+
+class _Found(Generic[K, V]):
+    __slots__ = ("missing", "versions")
+
+    def __init__(self, versions: dict[K, V], missing: list[K]) -> None:
+        self.versions = versions
+        self.missing = missing
 
 
 # --- the store -----------------------------------------------------------------------------------------
@@ -383,10 +446,10 @@ class EventStore:
         A scan_id already recorded with the same fingerprint returns the original result, `replayed=True`.
         """
         _check(append)
-        ticket = _Ticket([_Prepared(append)])
+        ticket = _Ticket((append,))
         self._enqueue(ticket)
         ticket.done.acquire()
-        answer = self._answer(ticket.prepared[0], ticket.outcomes[0])
+        answer = self._answer(append, ticket.outcomes[0])
         if isinstance(answer, Exception):
             raise answer
         return answer
@@ -402,15 +465,14 @@ class EventStore:
             _check(append)
         tickets: list[_Ticket] = []
         for start in range(0, len(appends), BULK_RUN):
-            ticket = _Ticket([_Prepared(append) for append in appends[start : start + BULK_RUN]])
+            ticket = _Ticket(appends[start : start + BULK_RUN])
             self._enqueue(ticket)
             tickets.append(ticket)
         answers: list[AppendResult | Exception] = []
         for ticket in tickets:
             ticket.done.acquire()
             answers.extend(
-                self._answer(prepared, outcome)
-                for prepared, outcome in zip(ticket.prepared, ticket.outcomes, strict=True)
+                self._answer(append, outcome) for append, outcome in zip(ticket.appends, ticket.outcomes, strict=True)
             )
         return answers
 
@@ -422,27 +484,22 @@ class EventStore:
                 raise DurabilityError(f"{self._path}: the event store is open read-only; nothing was recorded")
             self._queue.put(ticket)
 
-    def _answer(self, prepared: _Prepared, outcome: _Outcome) -> AppendResult | Exception:
-        append = prepared.append
+    def _answer(self, append: Append, outcome: _Outcome) -> AppendResult | Exception:
+        if type(outcome) is tuple:
+            return _result(_recorded(append, outcome), False, append.outcome, append.scan_id, append.scan_fingerprint)
         if isinstance(outcome, Exception):
             return outcome
-        if isinstance(outcome, _Assigned):
-            return AppendResult(
-                events=_recorded(prepared, outcome),
-                outcome=append.outcome,
-                scan_id=append.scan_id,
-                scan_fingerprint=append.scan_fingerprint,
-            )
         if isinstance(outcome, _SameBatchReplay):
-            original, assigned = outcome.original
-            return AppendResult(
-                events=_recorded(original, assigned),
-                replayed=True,
-                outcome=original.append.outcome,
-                scan_id=original.append.scan_id,
-                scan_fingerprint=original.append.scan_fingerprint,
+            original = outcome.original
+            return _result(
+                _recorded(original, outcome.assigned),
+                True,
+                original.outcome,
+                original.scan_id,
+                original.scan_fingerprint,
             )
-        return self._replay(outcome)
+        assert isinstance(outcome, _KnownScan)
+        return self._replay(outcome.row)
 
     def _replay(self, scan: journal.ScanRow) -> AppendResult:
         scan_id, fingerprint, first, last, outcome = scan
@@ -462,7 +519,7 @@ class EventStore:
             if first is _STOP:
                 break
             batch: list[_Ticket | _SealMark] = [first]  # type: ignore[list-item]
-            size = len(first.prepared) if isinstance(first, _Ticket) else 0
+            size = len(first.appends) if isinstance(first, _Ticket) else 0
             # Whatever queued up while the previous batch was being fsynced goes into this one.
             while size < MAX_BATCH_APPENDS:
                 try:
@@ -473,7 +530,7 @@ class EventStore:
                     stopping = True
                     break
                 batch.append(more)  # type: ignore[arg-type]
-                size += len(more.prepared) if isinstance(more, _Ticket) else 0
+                size += len(more.appends) if isinstance(more, _Ticket) else 0
             try:
                 self._commit_batch(batch)
             except Exception as error:  # a bug in the writer must never leave a caller waiting forever
@@ -490,12 +547,12 @@ class EventStore:
         except Exception as error:  # a failed lookup: nothing was written, nothing can be acknowledged
             self._fail(tickets, error)
             return
-        event_rows, aggregate_rows, scan_rows, recorded_at, last_sequence = plan
+        event_values, aggregate_rows, scan_rows, recorded_at, last_sequence, versions_now = plan
         seal_mark = (max(marks), recorded_at) if marks else None
         try:
             journal.commit(
                 connection,
-                events=event_rows,
+                event_values=event_values,
                 aggregates=list(aggregate_rows.values()),
                 scans=scan_rows,
                 seal_mark=seal_mark,
@@ -505,69 +562,62 @@ class EventStore:
             return
         self._last_sequence = last_sequence
         self._last_recorded_at = recorded_at
-        for aggregate_id, _, version in aggregate_rows.values():
-            self._versions.put(aggregate_id, version)
+        # Committed: what the batch read and wrote is now the journal's truth.
+        self._versions.put_many(versions_now)
         if aggregate_rows:
             with self._cache_lock:
                 self._commits += 1
                 self._touched.append((self._commits, frozenset(aggregate_rows)))
-                for aggregate_id in aggregate_rows:
-                    self._aggregates.discard(aggregate_id)
+                self._aggregates.discard_many(aggregate_rows)
         self._committed = last_sequence
-        if self._sealer is not None and event_rows:
+        if self._sealer is not None and event_values:
             self._sealer.committed_more()
         for ticket in tickets:
             ticket.done.release()
 
     def _plan(
         self, connection: sqlite3.Connection, tickets: list[_Ticket]
-    ) -> tuple[list[tuple[object, ...]], dict[str, journal.AggregateRow], list[journal.ScanInsert], int, int]:
+    ) -> tuple[list[object], dict[str, journal.AggregateRow], list[journal.ScanInsert], int, int, dict[str, int]]:
         """Decide every append of the batch in order: sequence numbers, versions, replays and refusals."""
         # The commit's time, from the store's clock, never before the previous commit's: recorded_at follows
         # sequence order even if the wall clock steps back.
         recorded_at = max(journal.to_microseconds(datetime.now(UTC)), self._last_recorded_at)
-        scan_ids = {p.append.scan_id for t in tickets for p in t.prepared if p.append.scan_id is not None}
+        moment = journal.from_microseconds(recorded_at)
+        scan_ids = {a.scan_id for t in tickets for a in t.appends if a.scan_id is not None}
         known_scans = journal.scans_of(connection, list(scan_ids)) if scan_ids else {}
-        unknown = {
-            aggregate_id
-            for t in tickets
-            for p in t.prepared
-            for aggregate_id in p.append.expected_versions
-            if self._versions.get(aggregate_id) is None
-        }
-        stored = journal.versions_of(connection, list(unknown)) if unknown else {}
-        for aggregate_id in unknown:
-            self._versions.put(aggregate_id, stored.get(aggregate_id, 0))
-
-        current: dict[str, int] = {}  # this batch's view: committed versions plus what earlier appends added
-        batch_scans: dict[str, tuple[_Prepared, _Assigned]] = {}
-        event_rows: list[tuple[object, ...]] = []
+        # This batch's view of every aggregate it reads: committed versions (from memory, else SQLite), then what
+        # earlier appends of the batch added. The writer is the only one who changes them, so they stay exact.
+        current = self._versions.found(
+            {aggregate_id for t in tickets for a in t.appends for aggregate_id in a.expected_versions}
+        )
+        if current.missing:
+            stored = journal.versions_of(connection, current.missing)
+            for aggregate_id in current.missing:
+                current.versions[aggregate_id] = stored.get(aggregate_id, 0)
+        versions_now = current.versions
+        batch_scans: dict[str, tuple[Append, _Assigned]] = {}
+        event_values: list[object] = []  # the events' rows, flat: what the INSERT binds
         aggregate_rows: dict[str, journal.AggregateRow] = {}
         scan_rows: list[journal.ScanInsert] = []
         sequence = self._last_sequence
         for ticket in tickets:
             outcomes = ticket.outcomes
-            for prepared in ticket.prepared:
-                append = prepared.append
+            for append, tails in zip(ticket.appends, ticket.tails, strict=True):
                 scan_id = append.scan_id
                 if scan_id is not None:
                     earlier = batch_scans.get(scan_id)
                     if earlier is not None:
-                        same = earlier[0].append.scan_fingerprint == append.scan_fingerprint
-                        outcomes.append(_SameBatchReplay(earlier) if same else ScanIdReused(scan_id))
+                        same = earlier[0].scan_fingerprint == append.scan_fingerprint
+                        outcomes.append(_SameBatchReplay(*earlier) if same else ScanIdReused(scan_id))
                         continue
                     recorded = known_scans.get(scan_id)
                     if recorded is not None:
-                        outcomes.append(recorded if recorded[1] == append.scan_fingerprint else ScanIdReused(scan_id))
+                        same = recorded[1] == append.scan_fingerprint
+                        outcomes.append(_KnownScan(recorded) if same else ScanIdReused(scan_id))
                         continue
                 conflict = None
                 for aggregate_id, expected in append.expected_versions.items():
-                    actual = current.get(aggregate_id)
-                    if actual is None:
-                        actual = self._versions.get(aggregate_id)
-                        if actual is None:  # evicted since the lookup above: ask again
-                            actual = journal.versions_of(connection, [aggregate_id]).get(aggregate_id, 0)
-                        current[aggregate_id] = actual
+                    actual = versions_now[aggregate_id]
                     if actual != expected:
                         conflict = ConcurrencyConflict(aggregate_id, expected, actual)
                         break
@@ -576,14 +626,16 @@ class EventStore:
                     continue
                 first = sequence + 1
                 versions: list[int] = []
-                for tail, aggregate_id in zip(prepared.tails, prepared.aggregate_ids, strict=True):
-                    version = current[aggregate_id] + 1
-                    current[aggregate_id] = version
+                for tail in tails:
+                    aggregate_id = tail[_TAIL_ID]
+                    version = versions_now[aggregate_id] + 1
+                    versions_now[aggregate_id] = version
                     sequence += 1
                     versions.append(version)
-                    event_rows.append((sequence, version, recorded_at, *tail))
-                    aggregate_rows[aggregate_id] = (aggregate_id, str(tail[0]), version)
-                assigned = _Assigned(first, versions, recorded_at)
+                    event_values += (sequence, version, recorded_at)
+                    event_values += tail
+                    aggregate_rows[aggregate_id] = (aggregate_id, tail[_TAIL_TYPE], version)
+                assigned: _Assigned = (first, tuple(versions), moment)
                 if scan_id is not None:
                     has_events = bool(versions)
                     scan_rows.append(
@@ -596,9 +648,9 @@ class EventStore:
                             recorded_at,
                         )
                     )
-                    batch_scans[scan_id] = (prepared, assigned)
+                    batch_scans[scan_id] = (append, assigned)
                 outcomes.append(assigned)
-        return event_rows, aggregate_rows, scan_rows, recorded_at, sequence
+        return event_values, aggregate_rows, scan_rows, recorded_at, sequence, versions_now
 
     def _fail(self, tickets: list[_Ticket], error: Exception) -> None:
         log.error("journal commit failed; %d appends not acknowledged: %s", len(tickets), error)
@@ -618,7 +670,7 @@ class EventStore:
                 self._last_recorded_at = max(self._last_recorded_at, journal.to_microseconds(last_recorded))
         for ticket in tickets:
             if ticket.done.locked():  # not yet answered
-                ticket.outcomes[:] = [failure] * len(ticket.prepared)
+                ticket.outcomes[:] = [failure] * len(ticket.appends)
                 ticket.done.release()
 
     def _mark_sealed(self, sealed_sequence: int) -> None:
@@ -742,25 +794,106 @@ class EventStore:
 # --- preparing rows --------------------------------------------------------------------------------------
 
 
+class _EventShape:
+    """What the store needs of an event class, worked out once: its type name, schema version and fields."""
+
+    __slots__ = ("event_type", "names", "schema_version", "values")
+
+    def __init__(self, kind: type[DomainEvent]) -> None:
+        self.event_type = kind.__name__  # what DomainEvent.event_type returns, without the property call
+        self.schema_version = kind.schema_version
+        self.names = tuple(field.name for field in dataclasses.fields(kind))
+        # One C call for all the fields; attrgetter of one name returns the bare value, so wrap it.
+        getter = operator.attrgetter(*self.names) if self.names else None
+        self.values: Callable[[DomainEvent], tuple[object, ...]]
+        if getter is None:
+            self.values = _no_values
+        elif len(self.names) == 1:
+            self.values = lambda event: (getter(event),)
+        else:
+            self.values = getter
+
+
+def _no_values(event: DomainEvent) -> tuple[object, ...]:
+    return ()
+
+
+_SHAPES: dict[type[DomainEvent], _EventShape] = {}
+
+
+def _shape_of(kind: type[DomainEvent]) -> _EventShape:
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        shape = _SHAPES[kind] = _EventShape(kind)
+    return shape
+
+
 def payload_json(event: DomainEvent) -> str:
     """The event's payload as compact JSON: the same document as `core.events.to_payload`, built faster."""
-    names = _PAYLOAD_FIELDS.get(type(event))
-    if names is None:
-        names = tuple(field.name for field in dataclasses.fields(event))
-        _PAYLOAD_FIELDS[type(event)] = names
-    document = {name: getattr(event, name) for name in names}
+    shape = _SHAPES.get(type(event)) or _shape_of(type(event))
+    document = dict(zip(shape.names, shape.values(event), strict=True))
     if _FAST_ENCODE is not None:
         return "".join(_FAST_ENCODE(document, 0))
     return _ENCODER.encode(document)
 
 
-def _recorded(prepared: _Prepared, assigned: _Assigned) -> tuple[RecordedEvent, ...]:
-    recorded_at = journal.from_microseconds(assigned.recorded_at)
-    first = assigned.first_sequence
-    return tuple(
-        _record(pending, first + index, version, recorded_at)
-        for index, (pending, version) in enumerate(zip(prepared.append.events, assigned.versions, strict=True))
-    )
+# Payload documents repeat on a plant floor (the same operation started at the same station, card after card),
+# so the JSON of recent ones is kept, keyed by the class, the field values *and their exact types*: values of
+# equal types that compare equal encode identically for str, int, bool and None, whereas 1 == 1.0 == True or
+# 0.0 == -0.0 across types would not, and tuples could hide such values inside, so only payloads of those four
+# types (and empty tuples: no failure codes) are kept.
+_CACHEABLE_TYPES: Final = frozenset({str, int, bool, type(None)})
+PAYLOAD_CACHE_SIZE: Final = 8_192
+_payloads: dict[tuple[object, ...], str] = {}
+
+
+def _payload_of(event: DomainEvent, shape: _EventShape) -> str:
+    values = shape.values(event)
+    types = tuple(map(type, values))
+    key = (shape, values, types)
+    try:
+        cached = _payloads.get(key)
+    except TypeError:  # an unhashable value (a list where the type says tuple): encode, do not keep
+        return payload_json(event)
+    if cached is not None:
+        return cached
+    encoded = payload_json(event)
+    if all(kind in _CACHEABLE_TYPES or value == () for kind, value in zip(types, values, strict=True)):
+        if len(_payloads) >= PAYLOAD_CACHE_SIZE:
+            _payloads.clear()  # a new working set: cheaper than an LRU's bookkeeping on every hit
+        _payloads[key] = encoded
+    return encoded
+
+
+_envelope_of: Final = operator.attrgetter(
+    "aggregate_type", "aggregate_id", "event", "job_id", "sheet_id", "card_unit_id", "context"
+)
+_context_of: Final = operator.attrgetter("occurred_at", "station_id", "operator_id", "scan_id")
+# Scans of one moment (a batch from one scanner, the events of one command) convert once. Only fixed-offset
+# times (UTC above all) are kept: with them, equal means the same instant, whereas two times of one zoneinfo zone
+# in the hour repeated at the end of summer time compare (and hash) equal an hour apart (PEP 495).
+_moments: dict[datetime, int] = {}
+MOMENT_CACHE_SIZE: Final = 4_096
+
+
+def _microseconds_of(moment: datetime) -> int:
+    microseconds = _moments.get(moment)
+    if microseconds is None:
+        microseconds = journal.to_microseconds(moment)  # raises for a naive time: never kept
+        if type(moment.tzinfo) is timezone:
+            if len(_moments) >= MOMENT_CACHE_SIZE:
+                _moments.clear()
+            _moments[moment] = microseconds
+    return microseconds
+
+
+def _recorded(append: Append, assigned: _Assigned) -> tuple[RecordedEvent, ...]:
+    sequence_num, versions, recorded_at = assigned
+    events: list[RecordedEvent] = []
+    for pending, version in zip(append.events, versions, strict=True):
+        events.append(_record(pending, sequence_num, version, recorded_at))
+        sequence_num += 1
+    return tuple(events)
 
 
 def _record_by_slots(pending: PendingEvent, sequence_num: int, version: int, recorded_at: datetime) -> RecordedEvent:
@@ -770,21 +903,22 @@ def _record_by_slots(pending: PendingEvent, sequence_num: int, version: int, rec
     times the cost of this, and it runs for every event of every append on the acknowledgement path.
     `_record` falls back to `record` if RecordedEvent ever has other fields than these.
     """
-    context = pending.context
+    aggregate_type, aggregate_id, event, job_id, sheet_id, card_unit_id, context = _envelope_of(pending)
+    occurred_at, station_id, operator_id, scan_id = _context_of(context)
     recorded = _new_recorded(RecordedEvent)
     _set_sequence_num(recorded, sequence_num)
-    _set_aggregate_type(recorded, pending.aggregate_type)
-    _set_aggregate_id(recorded, pending.aggregate_id)
+    _set_aggregate_type(recorded, aggregate_type)
+    _set_aggregate_id(recorded, aggregate_id)
     _set_aggregate_version(recorded, version)
-    _set_event(recorded, pending.event)
-    _set_occurred_at(recorded, context.occurred_at)
+    _set_event(recorded, event)
+    _set_occurred_at(recorded, occurred_at)
     _set_recorded_at(recorded, recorded_at)
-    _set_job_id(recorded, pending.job_id)
-    _set_sheet_id(recorded, pending.sheet_id)
-    _set_card_unit_id(recorded, pending.card_unit_id)
-    _set_station_id(recorded, context.station_id)
-    _set_operator_id(recorded, context.operator_id)
-    _set_scan_id(recorded, context.scan_id)
+    _set_job_id(recorded, job_id)
+    _set_sheet_id(recorded, sheet_id)
+    _set_card_unit_id(recorded, card_unit_id)
+    _set_station_id(recorded, station_id)
+    _set_operator_id(recorded, operator_id)
+    _set_scan_id(recorded, scan_id)
     return recorded
 
 
@@ -830,3 +964,37 @@ if _slots_match:
         _set_scan_id,
     ) = (getattr(RecordedEvent, name).__set__ for name in _RECORDED_SLOTS)
 _record = _record_by_slots if _slots_match else _record_by_init
+
+
+def _result_by_slots(
+    events: tuple[RecordedEvent, ...], replayed: bool, outcome: str | None, scan_id: str | None, fingerprint: str | None
+) -> AppendResult:
+    """An AppendResult without the frozen dataclass's __init__ (see `_record_by_slots`): one per append."""
+    result = _new_recorded(AppendResult)
+    _set_events(result, events)
+    _set_replayed(result, replayed)
+    _set_outcome(result, outcome)
+    _set_result_scan_id(result, scan_id)
+    _set_scan_fingerprint(result, fingerprint)
+    return result
+
+
+def _result_by_init(
+    events: tuple[RecordedEvent, ...], replayed: bool, outcome: str | None, scan_id: str | None, fingerprint: str | None
+) -> AppendResult:
+    return AppendResult(
+        events=events, replayed=replayed, outcome=outcome, scan_id=scan_id, scan_fingerprint=fingerprint
+    )
+
+
+_RESULT_SLOTS: Final = ("events", "replayed", "outcome", "scan_id", "scan_fingerprint")
+_result_slots_match = (
+    tuple(field.name for field in dataclasses.fields(AppendResult)) == _RESULT_SLOTS
+    and getattr(AppendResult, "__slots__", ()) == _RESULT_SLOTS
+    and not hasattr(AppendResult, "__post_init__")
+)
+if _result_slots_match:
+    _set_events, _set_replayed, _set_outcome, _set_result_scan_id, _set_scan_fingerprint = (
+        getattr(AppendResult, name).__set__ for name in _RESULT_SLOTS
+    )
+_result = _result_by_slots if _result_slots_match else _result_by_init

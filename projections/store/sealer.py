@@ -2,7 +2,9 @@
 
 It seals whatever is committed every `interval_s` (so events reach the lake within about that long under
 steady load), and at once when `batch` events are waiting. A backlog goes in chunks of `batch` events, each
-one Delta commit, reading the next chunk from SQLite while the current one is written. The high-water mark
+one Delta commit. Sealing is a pipeline over three threads, each stage releasing the GIL: SQLite renders
+pieces of the next chunk as text, pyarrow parses the pieces rendered before, and the current chunk is written
+to Delta, so rendering (most of the work) never waits for the rest. The high-water mark
 is the lake's own (the sealer's Delta transaction version), so a crash between a Delta commit and the
 journal's cached mark costs nothing: the next start reads the mark from the lake and goes on from there.
 """
@@ -13,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Final
 
@@ -28,6 +30,10 @@ log = logging.getLogger("cardtrace.sealer")
 # Seconds the sealer sleeps between a Delta commit and recording it: lets the crash test kill a process
 # exactly there. Zero (no pause) unless the environment sets it.
 PAUSE_AFTER_COMMIT_ENV: Final = "CARDTRACE_TEST_SEAL_PAUSE_S"
+# Events rendered by one query: small enough that parsing follows rendering closely, big enough that a query's
+# fixed cost is noise. (Two queries at once on two connections run slower than one: SQLite's allocator takes a
+# process-wide lock, measured at ~3x the CPU per event.)
+RENDER_PIECE: Final = 10_000
 
 
 class Sealer:
@@ -54,7 +60,8 @@ class Sealer:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._connection: sqlite3.Connection | None = None
+        self._connection: sqlite3.Connection | None = None  # renders, then checkpoints the WAL
+        self._fallback: sqlite3.Connection | None = None  # reads a piece whose text can't be trusted
         self.last_error: str | None = None
 
     @property
@@ -76,9 +83,11 @@ class Sealer:
             self._thread.join()
             self._thread = None
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            for connection in (self._connection, self._fallback):
+                if connection is not None:
+                    connection.close()
+            self._connection = None
+            self._fallback = None
 
     def committed_more(self) -> None:
         """Called by the writer after each commit: a full batch waiting is sealed now, not at the next tick."""
@@ -115,24 +124,51 @@ class Sealer:
             return self._sealed
 
     def _seal_range(self, target: int) -> None:
-        bounds = [(low, min(low + self._batch, target)) for low in range(self._sealed, target, self._batch)]
-        if len(bounds) == 1:
-            self._commit(self._extract(*bounds[0]), *bounds[0])
+        if target - self._sealed <= min(RENDER_PIECE, self._batch):  # the steady trickle: no threads needed
+            self._commit(self._parse(self._render(self._sealed, target)), self._sealed, target)
             return
-        # Reading SQLite and writing Parquet both release the GIL: overlap chunk k+1's read with chunk k's write.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cardtrace-seal-read") as reader:
-            upcoming = reader.submit(self._extract, *bounds[0])
+        bounds = [(low, min(low + self._batch, target)) for low in range(self._sealed, target, self._batch)]
+        render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cardtrace-seal-render")
+        parse = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cardtrace-seal-parse")
+        try:
+            upcoming = self._submit_chunk(render, parse, *bounds[0])
             for index, (after, upto) in enumerate(bounds):
-                events = upcoming.result()
-                if index + 1 < len(bounds):
-                    upcoming = reader.submit(self._extract, *bounds[index + 1])
-                self._commit(events, after, upto)
+                pieces = [piece.result() for piece in upcoming]
+                if index + 1 < len(bounds):  # one chunk ahead: memory holds at most two
+                    upcoming = self._submit_chunk(render, parse, *bounds[index + 1])
+                self._commit(pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces), after, upto)
+        finally:
+            # After a failure, what is still queued is not worth reading: the next seal starts from the lake's mark.
+            render.shutdown(wait=True, cancel_futures=True)
+            parse.shutdown(wait=True, cancel_futures=True)
 
-    def _extract(self, after: int, upto: int) -> pa.Table:
+    def _submit_chunk(
+        self, render: ThreadPoolExecutor, parse: ThreadPoolExecutor, after: int, upto: int
+    ) -> list[Future[pa.Table]]:
+        """Render after..upto piece by piece on one thread, parse each piece on another as soon as it is rendered;
+        the tables come back in sequence order."""
+        tables = []
+        for low in range(after, upto, RENDER_PIECE):
+            rendered = render.submit(self._render, low, min(low + RENDER_PIECE, upto))
+            tables.append(parse.submit(self._parse_when_rendered, rendered))
+        return tables
+
+    def _render(self, after: int, upto: int) -> journal.RenderedRange:
         if self._connection is None:
-            # Used by one thread at a time (the seal lock orders them), so one connection serves both.
+            # Used by one thread at a time (the render thread, then the seal lock's holder), so one connection.
             self._connection = journal.connect(self._journal_path, writer=False)
-        return journal.arrow_between(self._connection, after, upto)
+        return journal.render_between(self._connection, after, upto)
+
+    def _parse_when_rendered(self, rendered: Future[journal.RenderedRange]) -> pa.Table:
+        return self._parse(rendered.result())
+
+    def _parse(self, piece: journal.RenderedRange) -> pa.Table:
+        table = journal.parse_rendered(piece)
+        if table is None:
+            if self._fallback is None:
+                self._fallback = journal.connect(self._journal_path, writer=False)
+            table = journal.exact_arrow_between(self._fallback, piece.after, piece.upto)
+        return table
 
     def _commit(self, events: pa.Table, after: int, upto: int) -> None:
         if events.num_rows != upto - after:

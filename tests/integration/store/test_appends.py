@@ -5,7 +5,8 @@ import random
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,7 +22,16 @@ from projections.store import (
     JournalInUse,
     ScanIdReused,
 )
-from projections.store.event_store import _record, payload_json
+from projections.store.event_store import (
+    _microseconds_of,
+    _payload_of,
+    _record,
+    _result,
+    _shape_of,
+    _TwoGenerationCache,
+    payload_json,
+)
+from projections.store.journal import to_microseconds
 from tests.integration.store.conftest import job_created, press_scan, sheet_completed, sheet_started
 
 
@@ -288,6 +298,50 @@ def test_the_payload_is_the_document_core_defines_for_every_event_type() -> None
         assert cls.__name__ == name  # every type is covered by the fast encoder's per-class field cache
 
 
+def test_a_kept_payload_is_only_reused_for_values_of_the_same_types() -> None:
+    """Equal values of other types (1 == True, 1 == 1.0) encode differently: the cache must never mix them."""
+    shape = _shape_of(QAResultRecorded)
+    events = [
+        QAResultRecorded(operation_id="qa", station_id="QA-1", result="PASS", attempt=1),
+        QAResultRecorded(operation_id="qa", station_id="QA-1", result="PASS", attempt=True),
+        QAResultRecorded(operation_id="qa", station_id="QA-1", result="PASS", attempt=1.0),  # type: ignore[arg-type]
+        QAResultRecorded(operation_id="qa", station_id="QA-1", result="FAIL", attempt=1, failure_codes=("INK",)),
+        QAResultRecorded(operation_id="qa", station_id="QA-1", result="FAIL", attempt=1, failure_codes=["INK"]),  # type: ignore[arg-type]
+    ]
+    for _ in range(2):  # the second round is served from the cache where it may be
+        for event in events:
+            assert _payload_of(event, shape) == payload_json(event)
+    assert {_payload_of(event, shape) for event in events[:3]} == {payload_json(event) for event in events[:3]}
+    assert len({payload_json(event) for event in events[:3]}) == 3
+
+
+def test_one_instant_in_any_time_zone_is_one_number_of_microseconds() -> None:
+    utc = datetime(2026, 11, 2, 6, 0, 0, 123456, tzinfo=UTC)
+    paris = utc.astimezone(timezone(timedelta(hours=1)))
+    assert _microseconds_of(utc) == _microseconds_of(paris) == to_microseconds(utc)
+    with pytest.raises(ValueError, match="no time zone"):
+        _microseconds_of(datetime(2026, 11, 2, 6, 0))
+
+
+def test_the_hour_repeated_at_the_end_of_summer_time_is_two_instants() -> None:
+    """The two 01:30 of 2026-11-01 in New York compare and hash equal (PEP 495) but are an hour apart."""
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))
+    second = first.replace(fold=1)
+    assert first == second
+    assert _microseconds_of(second) - _microseconds_of(first) == 3_600_000_000
+    assert _microseconds_of(first) == to_microseconds(first)
+    assert _microseconds_of(second) == to_microseconds(second)
+
+
+def test_the_fast_append_result_equals_the_dataclass() -> None:
+    event = _record(sheet_started("J1044-S001", scan="scan-1"), 1, 1, datetime(2026, 11, 2, 7, 0, tzinfo=UTC))
+    fast = _result((event,), True, '{"state":"in_progress"}', "scan-1", "f1")
+    assert type(fast) is AppendResult
+    assert fast == AppendResult(
+        events=(event,), replayed=True, outcome='{"state":"in_progress"}', scan_id="scan-1", scan_fingerprint="f1"
+    )
+
+
 def test_the_fast_recorded_event_equals_what_core_records() -> None:
     pending = sheet_started("J1044-S001", scan="scan-1")
     now = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
@@ -328,3 +382,18 @@ def test_concurrent_loads_and_appends_never_leave_a_stale_aggregate_in_memory(st
         stop.set()
         for reader in readers:
             reader.join()
+
+
+def test_the_writers_version_cache_never_serves_a_value_older_than_the_last_put() -> None:
+    cache: _TwoGenerationCache[str, int] = _TwoGenerationCache(4)  # two entries per generation
+    cache.put("a", 1)
+    cache.put("b", 1)
+    cache.put("c", 1)  # "a" and "b" move to the old generation
+    cache.put_many({"a": 2})  # fresh in the young one; the old one keeps a stale copy
+    found = cache.found(["a", "b", "c", "z"])
+    assert found.versions == {"a": 2, "b": 1, "c": 1}
+    assert found.missing == ["z"]
+    cache.put_many({"d": 1, "e": 1})  # rotates: the stale generation is dropped whole
+    assert cache.found(["a", "b"]).versions == {"a": 2}
+    cache.discard_many(["a", "e"])
+    assert cache.found(["a", "c", "d", "e"]).versions == {"c": 1, "d": 1}

@@ -16,7 +16,7 @@ from core.events import CardUnitCreated
 from projections.data_dir import DataDir
 from projections.lake.schema import LAKE_SCHEMA
 from projections.lake.table import LakeTable, compact_lake
-from projections.store import Append, EventStore, LakeCorrupted
+from projections.store import Append, EventStore, LakeCorrupted, sealer
 from tests.integration.store.conftest import START, job_created, press_scan, sheet_completed
 
 
@@ -212,3 +212,20 @@ def test_ids_holding_the_fast_paths_separators_still_reach_the_lake_exactly(
     store.seal_now()
     lake = DeltaTable(data_dir.lake_uri).to_pyarrow_table().sort_by("sequence_num")
     assert lake.equals(journal)
+
+
+def test_a_backlog_sealed_through_the_render_and_parse_pipeline_equals_the_journal(
+    data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of several rendered pieces, one piece that the fast path can't trust (read exactly instead),
+    all in sequence order and one commit per chunk."""
+    monkeypatch.setattr(sealer, "RENDER_PIECE", 4)
+    with EventStore(data_dir, start_sealer=False, seal_batch=10) as store:
+        _fill(store, sheets=10)
+        store.append(press_scan("J1044-S098", "line\nbreak\x1fand\x15marks"))
+        store.append(press_scan("J1044-S099", "plain"))
+        journal = store.read_arrow(0)
+        assert store.seal_now() == journal.num_rows == 24
+    table = DeltaTable(data_dir.lake_uri)
+    assert table.version() == 3  # the table's creation, then 24 events in commits of at most 10
+    assert table.to_pyarrow_table().sort_by("sequence_num").equals(journal)
