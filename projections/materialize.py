@@ -203,16 +203,17 @@ def _refresh(data: DataDir, snapshot: Snapshot, stored: StoredReadModels, memory
     with connect(memory_limit=memory_limit) as connection:
         base = stored.register(connection)
         snapshot.register(connection, "newer_source", snapshot.select(after_sequence=last))
-        newer = f"(SELECT * FROM newer_source WHERE sequence_num > {last})"
+        connection.execute(f"CREATE TEMP TABLE newer AS SELECT * FROM newer_source WHERE sequence_num > {last}")
+        prior = _prior_rows(connection, base)
         touched = {
             "card_units": card_units.merge_sql(
-                card_units.partial_sql(newer, base.assemblies), base.card_units, touched_only=True
+                card_units.partial_sql("newer", prior.assemblies), prior.card_units, touched_only=True
             ),
-            "sheets": sheets.merge_sql(sheets.partial_sql(newer), base.sheets, touched_only=True),
+            "sheets": sheets.merge_sql(sheets.partial_sql("newer"), prior.sheets, touched_only=True),
             "assemblies": assemblies.merge_sql(
-                assemblies.partial_sql(newer, base.assemblies), base.assemblies, touched_only=True
+                assemblies.partial_sql("newer", prior.assemblies), prior.assemblies, touched_only=True
             ),
-            "jobs": jobs.merge_sql(jobs.partial_sql(newer), base.jobs, touched_only=True),
+            "jobs": jobs.merge_sql(jobs.partial_sql("newer"), prior.jobs, touched_only=True),
         }
         # Every delta is computed against the stored state before any is written: card units read the sets
         # as they were before this range.
@@ -242,6 +243,47 @@ def _refresh(data: DataDir, snapshot: Snapshot, stored: StoredReadModels, memory
     )
     _publish(fresh, stored)
     return fresh
+
+
+# The sheets whose families the newer events touch. Lineage-bearing ids name the sheet of every card, sheet and
+# set, and every event about one carries it in `sheet_id` (the family reads rely on the same); the ids
+# themselves are read too, so an event that left the envelope column empty still names its family.
+_TOUCHED_FAMILIES: Final = """
+    SELECT sheet_id FROM newer WHERE sheet_id IS NOT NULL
+    UNION SELECT split_part(card_unit_id, '-', 1) || '-' || split_part(card_unit_id, '-', 2)
+        FROM newer WHERE card_unit_id IS NOT NULL
+    UNION SELECT split_part(aggregate_id, '-', 1) || '-' || split_part(aggregate_id, '-', 2)
+        FROM newer WHERE aggregate_type IN ('sheet', 'card_unit')
+    UNION SELECT split_part(aggregate_id, '-', 2) || '-' || split_part(aggregate_id, '-', 3)
+        FROM newer WHERE aggregate_type = 'assembly'
+"""
+_TOUCHED_JOBS: Final = """
+    SELECT job_id FROM newer WHERE job_id IS NOT NULL
+    UNION SELECT aggregate_id FROM newer WHERE aggregate_type = 'job'
+"""
+
+
+def _prior_rows(connection: duckdb.DuckDBPyConnection, stored: FoldedBase) -> FoldedBase:
+    """The stored rows of the families and jobs the newer events touch, as TEMP tables: the only prior rows a
+    refresh merges with, and a small fraction of the stored ones (reading every set's members at 10M events
+    was most of a refresh)."""
+    connection.execute(f"CREATE TEMP TABLE refreshed_families AS {_TOUCHED_FAMILIES}")
+    connection.execute(f"CREATE TEMP TABLE refreshed_jobs AS {_TOUCHED_JOBS}")
+    in_families = "sheet_id IN (SELECT sheet_id FROM refreshed_families)"
+    for name, relation, within in (
+        ("card_units", stored.card_units, in_families),
+        ("sheets", stored.sheets, in_families),
+        ("assemblies", stored.assemblies, in_families),
+        ("jobs", stored.jobs, "job_id IN (SELECT job_id FROM refreshed_jobs)"),
+    ):
+        connection.execute(f"CREATE TEMP TABLE prior_{name} AS SELECT * FROM {relation} WHERE {within}")
+    return FoldedBase(
+        last_sequence=stored.last_sequence,
+        card_units="prior_card_units",
+        sheets="prior_sheets",
+        assemblies="prior_assemblies",
+        jobs="prior_jobs",
+    )
 
 
 def _generation(kind: str, last_sequence: int) -> str:
