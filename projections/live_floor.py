@@ -96,6 +96,11 @@ def _tally(family: ReferenceViews) -> _Tally:
     )
 
 
+def _copy(queue: Row) -> Row:
+    """A caller's own copy of a kept answer (its lists too): what it does with it never reaches the next."""
+    return {name: list(value) if isinstance(value, list) else value for name, value in queue.items()}
+
+
 def _is_open(family: ReferenceViews) -> bool:
     """Whether any of the family is still work somewhere: a sheet not cut, a card not closed, a set to pack."""
     return (
@@ -129,7 +134,8 @@ class LiveFloor:
             self._catch_up()
             if self._queues is None:
                 self._queues = self._station_queues()
-            return self._queues.get(station_id)
+            queue = self._queues.get(station_id)
+            return None if queue is None else _copy(queue)
 
     def station_queues(self) -> list[Row]:
         """Every station's queue, in the factory's order of stations."""
@@ -137,7 +143,7 @@ class LiveFloor:
             self._catch_up()
             if self._queues is None:
                 self._queues = self._station_queues()
-            return list(self._queues.values())
+            return [_copy(queue) for queue in self._queues.values()]
 
     def job_progress(self, job_id: str) -> Row | None:
         """A job's progress, as the `job_progress` view has it; None for a job not created."""
@@ -154,12 +160,16 @@ class LiveFloor:
             raise LookupError("no journal to keep the floor live from")
         if current == self._last_sequence:
             return
-        if self._last_sequence < 0 or current - self._last_sequence > self._max_catch_up:
+        self._queues = None
+        if not 0 <= self._last_sequence < current or current - self._last_sequence > self._max_catch_up:
             self._start_over()
             return
-        self._fold(self._source.journal_events(self._last_sequence, current))
+        try:
+            self._fold(self._source.journal_events(self._last_sequence, current))
+        except BaseException:
+            self._last_sequence = -1  # half folded: the next answer starts over rather than trust it
+            raise
         self._last_sequence = current
-        self._queues = None
 
     def _start_over(self) -> None:
         baseline = self._source.floor_baseline()
