@@ -17,7 +17,7 @@ the same columns either way. How each read is computed:
   size DuckDB's planning (tens of milliseconds per fold) would dominate, so the family is folded by
   `core.reference` itself — the specification every vectorized view is tested against. The last few families
   folded are kept while the log does not move: a card's state, history and genealogy read one fold.
-- Station queues and job progress as the log stands (no cut) come from the live floor
+- Station queues (one station's or the table) and job progress as the log stands (no cut) come from the live floor
   (`projections.live_floor`): the open families folded by the reference, kept up to date from the journal
   before each answer. With a cut, a job's progress folds the job's events (`job_id`) with the SQL views.
 
@@ -245,6 +245,10 @@ class Lake:
 
     def station_queues(self, as_of: datetime | None = None, known_at: datetime | None = None) -> pl.DataFrame:
         """Waiting and in-progress work at every station, in units and standard minutes."""
+        live = self._live_floor() if as_of is None and known_at is None else None
+        if live is not None:
+            with contextlib.suppress(LookupError):  # the journal went away: SQL over the lake below
+                return pl.DataFrame(live.station_queues(), schema=STATION_QUEUE_SCHEMA)
         return self.sql("SELECT * FROM station_queue", as_of, known_at)
 
     def operation_durations(self, as_of: datetime | None = None, known_at: datetime | None = None) -> pl.DataFrame:
@@ -589,6 +593,19 @@ def _frame(table: pa.Table) -> pl.DataFrame:
         pl.col("recorded_at").dt.date().alias("event_date"),
     )
 
+
+STATION_QUEUE_SCHEMA = pl.Schema(
+    {
+        "station_id": pl.String(),
+        "station_type": pl.String(),
+        "waiting": pl.List(pl.String()),
+        "in_progress": pl.List(pl.String()),
+        "waiting_units": pl.Int64(),
+        "in_progress_units": pl.Int64(),
+        "waiting_minutes": pl.Float64(),
+        "in_progress_minutes": pl.Float64(),
+    }
+)
 
 LINEAGE_SCHEMA = {
     "direction": pl.String,

@@ -71,6 +71,7 @@ def test_the_lake_answers_the_floor_as_it_stands_live_and_a_cut_by_sql(tmp_path:
         recorded = append_all(store, day[0])
         assert lake.keep_floor_live()
         recorded += append_all(store, [*day[1], *day[2]])  # acknowledged, unsealed: read-your-writes
+        assert lake.station_queues().equals(lake.sql("SELECT * FROM station_queue"))  # the table, live
         for station in lake.factory.stations:
             row = lake.station_queue(station.station_id)
             assert row is not None
