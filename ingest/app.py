@@ -2,8 +2,8 @@
 
 `create_app(data_dir)` is the composition root of the service: the lifespan opens the store (which recovers and
 resumes sealing), the lake (keeping the floor's station queues and job progress live) and a keeper that refreshes
-the stored read models, and on shutdown — after uvicorn has
-drained the requests in flight — seals every acknowledged event and closes the store.
+the stored read models, and on shutdown — after uvicorn has drained the requests in flight — seals every
+acknowledged event and closes the store.
 """
 
 import contextlib

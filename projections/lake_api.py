@@ -527,7 +527,8 @@ class LakeFloorSource:
         self._lake = lake
 
     def journal_last_sequence(self) -> int | None:
-        return self._lake._reader.journal_last_sequence()
+        with self._lake._lock:  # the reader's snapshot state is the lake's to guard
+            return self._lake._reader.journal_last_sequence()
 
     def journal_events(self, after: int, upto: int) -> list[RecordedEvent]:
         return self._lake._reader.journal_events(after, upto)
