@@ -56,13 +56,29 @@ def evolve_card_unit(state: CardUnitState | None, event: DomainEvent) -> CardUni
         case OperationCompleted():
             return _completed(state, event.operation_id)
         case QAResultRecorded():
-            after = replace(state, active=None, qa_attempts=event.attempt, qa_result=event.result)
             # Only a pass completes QA; a failure leaves it open for rework and another attempt.
-            return _completed(after, event.operation_id) if event.result == "PASS" else after
+            done = (*state.completed_operations, event.operation_id) if event.result == "PASS" else None
+            return replace(
+                state,
+                active=None,
+                qa_attempts=event.attempt,
+                qa_result=event.result,
+                completed_operations=state.completed_operations if done is None else done,
+            )
         case SerialNumberApplied():
-            return _completed(replace(state, serial_number=event.serial_number), event.operation_id)
+            return replace(
+                state,
+                active=None,
+                serial_number=event.serial_number,
+                completed_operations=(*state.completed_operations, event.operation_id),
+            )
         case MemorabiliaInserted():
-            return _completed(replace(state, memorabilia_id=event.memorabilia_id), event.operation_id)
+            return replace(
+                state,
+                active=None,
+                memorabilia_id=event.memorabilia_id,
+                completed_operations=(*state.completed_operations, event.operation_id),
+            )
         case CardUnitVoided():
             return replace(state, voided=True, active=None, memorabilia_id=None)
         case CardUnitReplaced():

@@ -558,7 +558,8 @@ class ScanService:
         final_versions = {event.aggregate_id: event.aggregate_version for event in recorded}
         agreeing = {key: entry for key, entry in after.items() if final_versions.get(key) == entry[0]}
         self._cache.put_all(agreeing)
-        self._cache.forget(key for key in after if key not in agreeing)
+        if len(agreeing) < len(after):  # rare: a concurrent append numbered them otherwise
+            self._cache.forget(key for key in after if key not in agreeing)
 
     # --- office commands ----------------------------------------------------------------------------
 
