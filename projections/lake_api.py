@@ -245,8 +245,7 @@ class Lake:
 
     def station_queues(self, as_of: datetime | None = None, known_at: datetime | None = None) -> pl.DataFrame:
         """Waiting and in-progress work at every station, in units and standard minutes."""
-        live = self._live_floor() if as_of is None and known_at is None else None
-        if live is not None:
+        if (live := self._live_floor(as_of, known_at)) is not None:
             with contextlib.suppress(LookupError):  # the journal went away: SQL over the lake below
                 return pl.DataFrame(live.station_queues(), schema=STATION_QUEUE_SCHEMA)
         return self.sql("SELECT * FROM station_queue", as_of, known_at)
@@ -304,9 +303,8 @@ class Lake:
     def job_progress(self, job_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Row | None:
         """A job's progress: totals, cards per status, sheets cut, sets complete and packed, percent complete."""
         job = parse_entity_id(job_id).entity_id
-        live = self._live_floor() if as_of is None and known_at is None else None
-        if live is not None:
-            with contextlib.suppress(LookupError):
+        if (live := self._live_floor(as_of, known_at)) is not None:
+            with contextlib.suppress(LookupError):  # the journal went away: SQL over the lake below
                 return live.job_progress(job)
         rows = self._scoped_sql(
             f"SELECT * FROM job_progress WHERE job_id = {quote(job)}",
@@ -319,8 +317,7 @@ class Lake:
         self, station_id: str, as_of: datetime | None = None, known_at: datetime | None = None
     ) -> Row | None:
         """What waits at a station (shared with its type) and what is in progress there; None for no such station."""
-        live = self._live_floor() if as_of is None and known_at is None else None
-        if live is not None:
+        if (live := self._live_floor(as_of, known_at)) is not None:
             with contextlib.suppress(LookupError):  # the journal went away: SQL over the lake below
                 return live.station_queue(station_id)
         frame = self.sql(f"SELECT * FROM station_queue WHERE station_id = {quote(station_id)}", as_of, known_at)
@@ -366,20 +363,22 @@ class Lake:
     def keep_floor_live(self) -> bool:
         """Start keeping station queues and job progress live (`projections.live_floor`) now rather than at the
         first read that wants them: the service calls it at start. False when there is no journal to follow."""
-        live = self._live_floor()
+        live = self._live_floor(None, None)
         if live is None:
             return False
         try:
-            live.station_queues()
+            live.catch_up()
         except LookupError:
             return False
         return True
 
     # --- internals ----------------------------------------------------------------------------------------
 
-    def _live_floor(self) -> LiveFloor | None:
-        """The live floor, made at the first read of the log as it stands; None without a journal (a copied
-        lake) or when reads must not be layered on the materialized read models."""
+    def _live_floor(self, as_of: datetime | None, known_at: datetime | None) -> LiveFloor | None:
+        """The live floor, made at the first read of the log as it stands; None for a cut (SQL answers those),
+        without a journal (a copied lake) or when reads must not be layered on the materialized read models."""
+        if as_of is not None or known_at is not None:
+            return None
         with self._lock:
             if self._live is None and self._use_materialized and self._reader.journal_last_sequence() is not None:
                 self._live = LiveFloor(LakeFloorSource(self), self.factory)

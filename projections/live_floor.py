@@ -152,6 +152,11 @@ class LiveFloor:
             job = self._jobs.get(job_id)
             return None if job is None else self._progress_row(job, self._tallies.get(job_id))
 
+    def catch_up(self) -> None:
+        """Fold what the journal acknowledged since the last answer (or start from the read models)."""
+        with self._lock:
+            self._catch_up()
+
     # --- keeping up ---------------------------------------------------------------------------------------
 
     def _catch_up(self) -> None:

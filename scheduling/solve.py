@@ -26,9 +26,9 @@ from scheduling.schedule import (
 _LARGE = 1000
 # ATC's look-ahead for a tardiness warm start, in mean operations: about a job's worth, since slack is counted
 # against the job's due date over all its remaining work. One run each: the first solution must come quickly.
-_ATC_LOOKAHEADS = (10.0,)
-# The cost weight of a makespan warm start's routing (one run: the first solution must come within seconds).
-_COST_WEIGHTS = (5.0,)
+_ATC_LOOKAHEAD = 10.0
+# The cost weight of a makespan warm start's routing.
+_COST_WEIGHT = 5.0
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -164,9 +164,9 @@ def _best_dispatch(problem: Problem, objective: Objective) -> Schedule:
     cost-aware routing for makespan (a plant with a slow press: see `greedy_schedule`'s `cost_weight`)."""
     best = greedy_schedule(problem, objective=objective)
     if objective == "tardiness":
-        variants = [greedy_schedule(problem, objective=objective, rule="atc", lookahead=k) for k in _ATC_LOOKAHEADS]
+        variants = [greedy_schedule(problem, objective=objective, rule="atc", lookahead=_ATC_LOOKAHEAD)]
     elif any(len(operation.alternatives) > 1 for job in problem.jobs for operation in job.operations):
-        variants = [greedy_schedule(problem, cost_weight=weight) for weight in _COST_WEIGHTS]
+        variants = [greedy_schedule(problem, cost_weight=_COST_WEIGHT)]
     else:
         variants = []
     return min([best, *variants], key=lambda schedule: schedule.objective)
