@@ -1,8 +1,9 @@
 """The assembly aggregate: a sheet's set being gathered again and proven complete before packing (fan-in)."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
+from core.copying import replace
 from core.events import (
     AssemblyCompleted,
     AssemblyOpened,

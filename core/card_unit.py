@@ -1,7 +1,8 @@
 """The card-unit aggregate: one card, born at the cut (or as a replacement), living its own life until packed."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from core.copying import replace
 from core.events import (
     CardUnitCreated,
     CardUnitReplaced,

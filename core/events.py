@@ -258,11 +258,22 @@ COMPLETING_EVENT_TYPES = (
 )
 
 
+# Each event class's field names, looked up once: events are converted by the thousand on every read and write.
+_FIELD_NAMES: dict[type[DomainEvent], tuple[str, ...]] = {}
+
+
+def payload_fields(kind: type[DomainEvent]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES.setdefault(kind, tuple(field.name for field in fields(kind)))
+    return names
+
+
 def to_payload(event: DomainEvent) -> dict[str, PayloadValue]:
     payload: dict[str, PayloadValue] = {}
-    for field in fields(event):
-        value = getattr(event, field.name)
-        payload[field.name] = list(value) if isinstance(value, tuple) else value
+    for name in payload_fields(type(event)):
+        value = getattr(event, name)
+        payload[name] = list(value) if isinstance(value, tuple) else value
     return payload
 
 
@@ -271,7 +282,7 @@ def from_payload(event_type: str, payload: dict[str, PayloadValue]) -> DomainEve
     cls = EVENT_TYPES.get(event_type)
     if cls is None:
         raise InvalidCommand(f"unknown event type {event_type!r}")
-    known = {field.name for field in fields(cls)}
+    known = payload_fields(cls)
     arguments = {
         name: tuple(value) if isinstance(value, list) else value for name, value in payload.items() if name in known
     }

@@ -7,10 +7,11 @@ sequence order, and derives the station queues from the rows at the end.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
+from core.copying import replace
 from core.envelope import RecordedEvent
 from core.events import (
     AssemblyCompleted,

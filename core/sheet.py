@@ -1,8 +1,9 @@
 """The sheet aggregate: one printed sheet, tracked through its sheet operations until it is cut."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
+from core.copying import replace
 from core.events import DomainEvent, OperationCompleted, OperationStarted, SheetCreated, SheetCut
 
 SheetStatus = Literal["created", "in_progress", "cut"]

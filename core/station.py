@@ -1,7 +1,8 @@
 """The station aggregate: only assembly stations keep state, the set they have open (CONTRACTS section 3)."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from core.copying import replace
 from core.events import DomainEvent, SetClosedAtStation, SetOpenedAtStation
 
 

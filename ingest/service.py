@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, assert_never
 
@@ -62,7 +62,7 @@ from core.commands import (
 from core.decisions import decide
 from core.envelope import EventContext, PendingEvent, RecordedEvent
 from core.errors import DomainError, InvalidCommand, InvalidId, NotAuthorized, RuleViolation, UnknownEntity
-from core.events import DomainEvent
+from core.events import to_payload
 from core.factory import Factory
 from core.ids import job_id as format_job_id
 from core.ids import parse_card_unit_id
@@ -164,19 +164,6 @@ def scan_fingerprint(scan: Scan) -> str:
 
 
 _CANONICAL: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_PAYLOAD_FIELDS: dict[type[DomainEvent], tuple[str, ...]] = {}
-
-
-def event_payload(event: DomainEvent) -> dict[str, Any]:
-    """The event's payload (as `core.events.to_payload` builds it), with its field names looked up once per type."""
-    names = _PAYLOAD_FIELDS.get(type(event))
-    if names is None:
-        names = _PAYLOAD_FIELDS.setdefault(type(event), tuple(field.name for field in fields(event)))
-    payload: dict[str, Any] = {}
-    for name in names:
-        value = getattr(event, name)
-        payload[name] = list(value) if isinstance(value, tuple) else value
-    return payload
 
 
 def outcome_events(recorded: Iterable[RecordedEvent]) -> tuple[OutcomeEvent, ...]:
@@ -189,7 +176,7 @@ def outcome_events(recorded: Iterable[RecordedEvent]) -> tuple[OutcomeEvent, ...
             aggregate_version=event.aggregate_version,
             occurred_at=event.occurred_at,
             recorded_at=event.recorded_at,
-            payload=event_payload(event.event),
+            payload=to_payload(event.event),
         )
         for event in recorded
     )
