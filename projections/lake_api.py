@@ -69,7 +69,7 @@ from projections.views import genealogy as genealogy_view
 from projections.views.sql import quote
 
 Row = dict[str, Any]
-FOLDED_FAMILIES_KEPT = 32
+FOLDED_LINEAGES_KEPT = 32
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -92,6 +92,26 @@ class _Scope:
             column="sheet_id",
             value=sheet_id,
         )
+
+    @classmethod
+    def card(cls, card_unit_id: str, sheet_id: str) -> "_Scope":
+        """What a card's state and history are made of: its own events and its set's (its gathering, its
+        removal, the packing that reaches it). Nothing else in its family changes it: a third of the rows."""
+        return cls(
+            ranges=(IdRange.exactly(card_unit_id), IdRange.exactly(f"A-{sheet_id}")),
+            column="sheet_id",
+            value=sheet_id,
+        )
+
+    @classmethod
+    def sheet(cls, sheet_id: str) -> "_Scope":
+        """A sheet's own events: its state depends on nothing else."""
+        return cls(ranges=(IdRange.exactly(sheet_id),), column="sheet_id", value=sheet_id)
+
+    @classmethod
+    def assembly(cls, sheet_id: str) -> "_Scope":
+        """A set's own events ('A-J1044-S003'): its state depends on nothing else."""
+        return cls(ranges=(IdRange.exactly(f"A-{sheet_id}"),), column="sheet_id", value=sheet_id)
 
     @classmethod
     def job(cls, job_id: str) -> "_Scope":
@@ -144,7 +164,7 @@ class Lake:
         self._connection = connect(memory_limit=memory_limit, threads=threads)
         self._use_materialized = use_materialized
         self._lock = threading.Lock()
-        self._folded: dict[tuple[object, ...], _Folded] = {}
+        self._folded_lineages: dict[tuple[object, ...], _Folded] = {}
         self._live: LiveFloor | None = None
 
     def close(self) -> None:
@@ -267,8 +287,8 @@ class Lake:
         True
         """
         card = parse_card_unit_id(card_unit_id)
-        views = self._family(card.sheet_id, Cut(as_of=as_of, known_at=known_at)).views
-        view = views.card_units.get(card.card_unit_id)
+        scope = _Scope.card(card.card_unit_id, card.sheet_id)
+        view = self._folded(scope, Cut(as_of=as_of, known_at=known_at)).views.card_units.get(card.card_unit_id)
         return None if view is None else _plain(view)
 
     def card_unit_history(
@@ -276,7 +296,7 @@ class Lake:
     ) -> pl.DataFrame:
         """The events that made a card unit what it is, oldest first (its own, its gathering and its packing)."""
         card = parse_card_unit_id(card_unit_id)
-        family = self._family(card.sheet_id, Cut(as_of=as_of, known_at=known_at))
+        family = self._folded(_Scope.card(card.card_unit_id, card.sheet_id), Cut(as_of=as_of, known_at=known_at))
         view = family.views.card_units.get(card.card_unit_id)
         pack_id = view.pack_id if view is not None else None
         mine = [
@@ -288,7 +308,7 @@ class Lake:
 
     def sheet(self, sheet_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Row | None:
         sheet = parse_sheet_id(sheet_id)
-        views = self._family(sheet, Cut(as_of=as_of, known_at=known_at)).views
+        views = self._folded(_Scope.sheet(sheet), Cut(as_of=as_of, known_at=known_at)).views
         view = views.sheets.get(sheet)
         return None if view is None else _plain(view)
 
@@ -296,7 +316,7 @@ class Lake:
         """One set: expected, present and missing positions, replacements, status, and the absence alert."""
         assembly = parse_assembly_id(assembly_id)
         cut = Cut(as_of=as_of, known_at=known_at)
-        views = self._family(assembly[2:], cut).views
+        views = self._folded(_Scope.assembly(assembly[2:]), cut).views
         view = views.assemblies.get(assembly)
         return None if view is None else self._assembly_row(view, cut)
 
@@ -352,7 +372,7 @@ class Lake:
             raise ValueError(
                 f"{entity.entity_id} is a {entity.kind}; genealogy starts at a job, sheet, card, set or pack"
             )
-        views = self._family(sheet, cut).views
+        views = self._folded(_Scope.family(sheet), cut).views
         return _lineage_frame(genealogy_view.lineage(genealogy_view.reference_edges(views), entity.entity_id))
 
     def last_sequence(self) -> int:
@@ -456,20 +476,20 @@ class Lake:
         finally:
             cursor.close()
 
-    def _family(self, sheet_id: str, cut: Cut) -> _Folded:
-        """A sheet's family folded by the reference. The last few are kept (for the log as it stands): one read
-        of a card — its state, history and genealogy — asks for the same family several times."""
-        scope = _Scope.family(sheet_id)
+    def _folded(self, scope: _Scope, cut: Cut) -> _Folded:
+        """A lineage's events (a sheet's family, or the part of it one view depends on) folded by the reference.
+        The last few are kept (for the log as it stands): one read of a card — its state and history — asks for
+        the same lineage twice."""
         with self._lock:
             # The log as it stands comes from the journal's index when it can (a few ms, not a lake scan).
             current = self._reader.journal_last_sequence() if admits_everything(cut) else None
             snapshot = self._reader.take() if current is None else None
             key = (
-                (sheet_id, cut, current)
+                (scope, cut, current)
                 if snapshot is None
-                else (sheet_id, cut, snapshot.lake_id, snapshot.sealed_through, snapshot.last_sequence)
+                else (scope, cut, snapshot.lake_id, snapshot.sealed_through, snapshot.last_sequence)
             )
-            cached = self._folded.get(key)
+            cached = self._folded_lineages.get(key)
         if cached is not None:
             return cached
         if current is not None:
@@ -480,9 +500,9 @@ class Lake:
             events = recorded_events(table)
         folded = _Folded(views=project(events, cut), table=table, events=events)
         with self._lock:
-            self._folded[key] = folded
-            while len(self._folded) > FOLDED_FAMILIES_KEPT:
-                self._folded.pop(next(iter(self._folded)))
+            self._folded_lineages[key] = folded
+            while len(self._folded_lineages) > FOLDED_LINEAGES_KEPT:
+                self._folded_lineages.pop(next(iter(self._folded_lineages)))
         return folded
 
     def _sheet_of_pack(self, pack_id: str, cut: Cut) -> str | None:
