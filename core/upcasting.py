@@ -17,6 +17,11 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
 def upcast(event_type: str, schema_version: int, payload: Payload) -> DomainEvent:
+    return from_payload(event_type, upcast_payload(event_type, schema_version, payload))
+
+
+def upcast_payload(event_type: str, schema_version: int, payload: Payload) -> Payload:
+    """The payload brought to its event class's current schema version, as a document."""
     cls = EVENT_TYPES.get(event_type)
     if cls is None:
         raise InvalidCommand(f"unknown event type {event_type!r}")
@@ -31,4 +36,4 @@ def upcast(event_type: str, schema_version: int, payload: Payload) -> DomainEven
             raise InvalidCommand(f"no upcaster for {event_type} from schema version {version}")
         payload = step(payload)
         version += 1
-    return from_payload(event_type, payload)
+    return payload

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from core.envelope import RecordedEvent
 from core.errors import UnknownEntity
-from core.events import to_payload
 from core.factory import Factory
 from core.ids import parse_assembly_id, parse_card_unit_id, parse_job_id, parse_sheet_id, parse_station_id
 from projections import Lake
@@ -235,14 +233,10 @@ class PlantReads:
 
         `next_after` is the last sequence number looked at, so a consumer following the feed never skips one.
         """
-        page = self._store.read(after, limit)
-        rows = [
-            _feed_event(event)
-            for event in page
-            if (when.as_of is None or event.occurred_at <= when.as_of)
-            and (when.known_at is None or event.recorded_at <= when.known_at)
-        ]
-        return {"events": rows, "next_after": page[-1].sequence_num if page else after}
+        rows, next_after = self._store.read_feed(
+            after, limit, occurred_through=when.as_of, recorded_through=when.known_at
+        )
+        return {"events": rows, "next_after": next_after}
 
     def health(self) -> Body:
         state: Mapping[str, Any] = self._store.health()
@@ -280,26 +274,4 @@ def _history_event(row: Mapping[str, Any]) -> Body:
         "operator_id": row["operator_id"],
         "scan_id": row["scan_id"],
         "payload": json.loads(row["payload"]),
-    }
-
-
-def _feed_event(event: RecordedEvent) -> Body:
-    recorded_at = event.recorded_at
-    return {
-        "sequence_num": event.sequence_num,
-        "aggregate_type": event.aggregate_type,
-        "aggregate_id": event.aggregate_id,
-        "aggregate_version": event.aggregate_version,
-        "event_type": event.event_type,
-        "schema_version": event.schema_version,
-        "occurred_at": event.occurred_at,
-        "recorded_at": recorded_at,
-        "event_date": recorded_at.astimezone(UTC).date(),
-        "job_id": event.job_id,
-        "sheet_id": event.sheet_id,
-        "card_unit_id": event.card_unit_id,
-        "station_id": event.station_id,
-        "operator_id": event.operator_id,
-        "scan_id": event.scan_id,
-        "payload": to_payload(event.event),
     }

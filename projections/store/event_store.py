@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
 from types import TracebackType
-from typing import Final, Generic, Self, TypeVar
+from typing import Any, Final, Generic, Self, TypeVar
 
 import pyarrow as pa
 
@@ -728,6 +728,19 @@ class EventStore:
     def read(self, after: int, limit: int) -> list[RecordedEvent]:
         """Up to `limit` events with sequence_num > `after`, in sequence order."""
         return journal.events_after(self._readers.get(), after, limit)
+
+    def read_feed(
+        self,
+        after: int,
+        limit: int,
+        *,
+        occurred_through: datetime | None = None,
+        recorded_through: datetime | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The event feed's page after `after` (see `journal.feed_after`): JSON-ready rows and where to go on."""
+        return journal.feed_after(
+            self._readers.get(), after, limit, occurred_through=occurred_through, recorded_through=recorded_through
+        )
 
     def lookup_scan(self, scan_id: str) -> AppendResult | None:
         """The recorded result of a scan_id (as a retry would get it), or None if it was never recorded."""

@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from core.envelope import AggregateType, RecordedEvent
-from core.events import PayloadValue
-from core.upcasting import upcast
+from core.events import EVENT_TYPES, PayloadValue, payload_fields
+from core.upcasting import upcast, upcast_payload
 from projections.lake.schema import LAKE_SCHEMA, PARTITION_COLUMN, UTC_MICROSECONDS
 
 JOURNAL_FORMAT: Final = 1  # PRAGMA user_version: bump with a migration when the tables change
@@ -269,6 +269,56 @@ def events_after(connection: sqlite3.Connection, after: int, limit: int) -> list
         f"SELECT {_EVENT_COLUMNS} FROM events WHERE sequence_num > ? ORDER BY sequence_num LIMIT ?", (after, limit)
     ).fetchall()
     return [recorded_event(row) for row in rows]
+
+
+def feed_after(
+    connection: sqlite3.Connection,
+    after: int,
+    limit: int,
+    *,
+    occurred_through: datetime | None = None,
+    recorded_through: datetime | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """The event feed: of the first `limit` events after `after`, those inside the cut, as plain rows of the
+    lake's columns (times as ISO 8601 text, the payload upcast to its event's current schema as a document),
+    and the last sequence number looked at. No domain event is built: a page is mostly text to pass on."""
+    rows = connection.execute(
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE sequence_num > ? ORDER BY sequence_num LIMIT ?", (after, limit)
+    ).fetchall()
+    occurred_limit = None if occurred_through is None else to_microseconds(occurred_through)
+    recorded_limit = None if recorded_through is None else to_microseconds(recorded_through)
+    feed: list[dict[str, Any]] = []
+    for row in rows:
+        (sequence_num, aggregate_type, aggregate_id, aggregate_version, event_type, occurred_at, recorded_at,
+         job_id, sheet_id, card_unit_id, station_id, operator_id, scan_id, payload, schema_version) = row  # fmt: skip
+        if (occurred_limit is not None and occurred_at > occurred_limit) or (
+            recorded_limit is not None and recorded_at > recorded_limit
+        ):
+            continue
+        document = upcast_payload(event_type, schema_version, json.loads(payload))
+        kind = EVENT_TYPES[event_type]  # upcast_payload refused an unknown type
+        recorded = from_microseconds(recorded_at)
+        feed.append(
+            {
+                "sequence_num": sequence_num,
+                "aggregate_type": aggregate_type,
+                "aggregate_id": aggregate_id,
+                "aggregate_version": aggregate_version,
+                "event_type": event_type,
+                "schema_version": kind.schema_version,
+                "occurred_at": from_microseconds(occurred_at).isoformat(),
+                "recorded_at": recorded.isoformat(),
+                "event_date": recorded.date().isoformat(),
+                "job_id": job_id,
+                "sheet_id": sheet_id,
+                "card_unit_id": card_unit_id,
+                "station_id": station_id,
+                "operator_id": operator_id,
+                "scan_id": scan_id,
+                "payload": {name: document[name] for name in payload_fields(kind) if name in document},
+            }
+        )
+    return feed, rows[-1][0] if rows else after
 
 
 def recorded_event(row: Sequence[Any]) -> RecordedEvent:
