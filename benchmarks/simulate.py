@@ -128,9 +128,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data directories")
     args = parser.parse_args()
 
+    from apps.cli.main import tune_garbage_collector
     from apps.simulate.runner import simulate
     from projections.data_dir import DataDir
 
+    tune_garbage_collector()  # as `cardtrace simulate` runs
     work = Path(tempfile.mkdtemp(prefix="cardtrace-simulate-bench-"))
     print(f"cardtrace simulation benchmark; {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}; data {work}")
 

@@ -5,6 +5,7 @@ to stderr with exit code != 0. Heavy packages are imported inside each command s
 """
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,21 @@ from core.errors import DomainError
 from projections.data_dir import DataDir, resolve_data_dir
 
 ROLES = ("operator", "manager", "planner", "analyst", "admin")
+# The cyclic garbage collector's thresholds for every command (CPython's default: 700, 10, 10). See
+# `tune_garbage_collector`.
+COLLECTOR_THRESHOLDS = (100_000, 50, 100)
+
+
+def tune_garbage_collector() -> None:
+    """Run CPython's cycle collector far less often than its default, as long-running Python services do.
+
+    A scan allocates a few hundred short-lived objects, almost all freed by reference counting; at the default
+    a young-generation pass runs every 700 allocations and an older one every 7,000, and with a large heap
+    (a month of plant in the simulator, the service's caches) the collector took a quarter of a simulation's
+    time (`cardtrace simulate --days 2`: 5,100-5,500 events/s at the default, 7,300-7,900 with these,
+    measured). Cycles are still collected, just in larger batches.
+    """
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 def _serve(args: argparse.Namespace, data: DataDir) -> int:
@@ -137,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data = resolve_data_dir(args.data)
+    tune_garbage_collector()
     try:
         code: int = args.run(args, data)
     except DomainError as error:
