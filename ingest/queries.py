@@ -20,6 +20,7 @@ from core.factory import Factory
 from core.ids import parse_assembly_id, parse_card_unit_id, parse_job_id, parse_sheet_id, parse_station_id
 from projections import Lake
 from projections.store import EventStore
+from projections.store.journal import FeedRow
 from scheduling.from_plant import work_from_lake
 from scheduling.plant import PlantPlan, capacity_forecast, job_estimates, plan
 
@@ -43,6 +44,14 @@ class TimeTravel:
         """The plant's 'now' at this cut, for a plan of the remaining work."""
         moments = [m for m in (self.as_of, self.known_at) if m is not None]
         return min(moments) if moments else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FeedPage:
+    """A page of the event feed: each event's lake columns and its payload's JSON text, and where to go on."""
+
+    events: list[FeedRow]
+    next_after: int
 
 
 class PlantReads:
@@ -228,7 +237,7 @@ class PlantReads:
 
     # --- the log ----------------------------------------------------------------------------------------
 
-    def events(self, after: int, limit: int, when: TimeTravel) -> Body:
+    def events(self, after: int, limit: int, when: TimeTravel) -> FeedPage:
         """The ordered feed from the journal (sealed or not): `limit` events after `after`, filtered by the cut.
 
         `next_after` is the last sequence number looked at, so a consumer following the feed never skips one.
@@ -236,7 +245,7 @@ class PlantReads:
         rows, next_after = self._store.read_feed(
             after, limit, occurred_through=when.as_of, recorded_through=when.known_at
         )
-        return {"events": rows, "next_after": next_after}
+        return FeedPage(events=rows, next_after=next_after)
 
     def health(self) -> Body:
         state: Mapping[str, Any] = self._store.health()

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from core.errors import InvalidId
 from core.ids import parse_card_unit_id
-from ingest.api.plant import plant_of
+from ingest.api.plant import answer, plant_of
 from ingest.api.reading import time_travel
 from ingest.api.render import json_response, replacement_body, void_body
 from ingest.auth import actor_of, permitted
@@ -71,10 +71,10 @@ def post_replacement(
     summary="A card unit: state, full history (oldest first) and lineage",
     responses=refusals(404),
 )
-def get_card_unit(
+async def get_card_unit(
     card_unit_id: CardUnitPath,
     request: Request,
     when: Annotated[TimeTravel, Depends(time_travel)],
     _: Annotated[Credential, Depends(permitted("read"))],
 ) -> Response:
-    return json_response(plant_of(request).reads.card_unit(card_unit_id, when))
+    return await answer(request, lambda reads: json_response(reads.card_unit(card_unit_id, when)))

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from ingest.api.plant import plant_of
+from ingest.api.plant import answer, plant_of
 from ingest.api.reading import time_travel
 from ingest.api.render import job_body, json_response
 from ingest.auth import actor_of, permitted
@@ -38,22 +38,22 @@ def post_job(body: JobIn, request: Request, credential: Annotated[Credential, De
 
 
 @router.get("/jobs", response_model=JobsOut, summary="Every job", responses=refusals())
-def get_jobs(
+async def get_jobs(
     request: Request,
     when: Annotated[TimeTravel, Depends(time_travel)],
     _: Annotated[Credential, Depends(permitted("read"))],
 ) -> Response:
-    return json_response(plant_of(request).reads.jobs(when))
+    return await answer(request, lambda reads: json_response(reads.jobs(when)))
 
 
 @router.get("/jobs/{job_id}/progress", response_model=ProgressOut, summary="Cards per status", responses=refusals(404))
-def get_job_progress(
+async def get_job_progress(
     job_id: JobPath,
     request: Request,
     when: Annotated[TimeTravel, Depends(time_travel)],
     _: Annotated[Credential, Depends(permitted("read"))],
 ) -> Response:
-    return json_response(plant_of(request).reads.job_progress(job_id, when))
+    return await answer(request, lambda reads: json_response(reads.job_progress(job_id, when)))
 
 
 @router.get(

@@ -8,7 +8,7 @@ from ingest.queries import TimeTravel
 from ingest.schemas import Timestamp
 
 
-def time_travel(
+async def time_travel(
     as_of: Annotated[
         Timestamp | None,
         Query(description="Occurred time: what was true then (as known now)", examples=["2026-11-02T14:00:00+00:00"]),

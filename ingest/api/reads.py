@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from ingest.api.plant import plant_of
+from ingest.api.plant import answer, plant_of
 from ingest.api.reading import time_travel
-from ingest.api.render import json_response
+from ingest.api.render import feed_response, json_response
 from ingest.auth import permitted
 from ingest.queries import MAX_FORECAST_DAYS, TimeTravel
 from ingest.schemas import (
@@ -29,10 +29,10 @@ Cut = Annotated[TimeTravel, Depends(time_travel)]
 
 
 @router.get("/sheets/{sheet_id}", response_model=SheetOut, tags=["reads"], summary="A sheet", responses=refusals(404))
-def get_sheet(
+async def get_sheet(
     sheet_id: Annotated[str, Path(max_length=40, examples=["J1044-S003"])], request: Request, when: Cut, _: Reader
 ) -> Response:
-    return json_response(plant_of(request).reads.sheet(sheet_id, when))
+    return await answer(request, lambda reads: json_response(reads.sheet(sheet_id, when)))
 
 
 @router.get(
@@ -42,13 +42,13 @@ def get_sheet(
     summary="A sheet's set: present and missing positions, status",
     responses=refusals(404),
 )
-def get_assembly(
+async def get_assembly(
     assembly_id: Annotated[str, Path(max_length=40, examples=["A-J1044-S003"])],
     request: Request,
     when: Cut,
     _: Reader,
 ) -> Response:
-    return json_response(plant_of(request).reads.assembly(assembly_id, when))
+    return await answer(request, lambda reads: json_response(reads.assembly(assembly_id, when)))
 
 
 @router.get(
@@ -58,10 +58,10 @@ def get_assembly(
     summary="What waits at a station (shared with its type) and what is in progress there",
     responses=refusals(404),
 )
-def get_station_queue(
+async def get_station_queue(
     station_id: Annotated[str, Path(max_length=64, examples=["QA-BENCH-3"])], request: Request, when: Cut, _: Reader
 ) -> Response:
-    return json_response(plant_of(request).reads.station_queue(station_id, when))
+    return await answer(request, lambda reads: json_response(reads.station_queue(station_id, when)))
 
 
 @router.get(
@@ -71,8 +71,8 @@ def get_station_queue(
     summary="Queued work per station against a day of its capacity",
     responses=refusals(),
 )
-def get_capacity(request: Request, when: Cut, _: Reader) -> Response:
-    return json_response(plant_of(request).reads.capacity(when))
+async def get_capacity(request: Request, when: Cut, _: Reader) -> Response:
+    return await answer(request, lambda reads: json_response(reads.capacity(when)))
 
 
 @router.get(
@@ -98,14 +98,14 @@ def get_forecast(
     summary="The ordered event feed a downstream consumer follows",
     responses=refusals(),
 )
-def get_events(
+async def get_events(
     request: Request,
     when: Cut,
     _: Reader,
     after: Annotated[int, Query(ge=0, le=2**62, description="Events with a sequence_num above this")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
-    return json_response(plant_of(request).reads.events(after, limit, when))
+    return await answer(request, lambda reads: feed_response(reads.events(after, limit, when)))
 
 
 @router.get(

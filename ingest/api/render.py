@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from ingest.errors import code_of, detail_of, status_of
+from ingest.queries import FeedPage
 from ingest.service import CommandOutcome, JobOutcome, OutcomeEvent, ReplacementOutcome, ScanOutcome
 
 
@@ -25,6 +26,14 @@ _ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",
 
 def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
     return Response(_ENCODER.encode(body).encode("utf-8"), status_code=status, media_type="application/json")
+
+
+def feed_response(page: FeedPage) -> Response:
+    """The feed's page, each payload passed on as the JSON text the journal keeps rather than parsed and
+    encoded again (a third of a page's cost)."""
+    events = ",".join(_ENCODER.encode(row)[:-1] + ',"payload":' + payload + "}" for row, payload in page.events)
+    body = f'{{"events":[{events}],"next_after":{page.next_after}}}'
+    return Response(body.encode("utf-8"), media_type="application/json")
 
 
 def event_body(event: OutcomeEvent) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
 from types import TracebackType
-from typing import Any, Final, Generic, Self, TypeVar
+from typing import Final, Generic, Self, TypeVar
 
 import pyarrow as pa
 
@@ -736,8 +736,8 @@ class EventStore:
         *,
         occurred_through: datetime | None = None,
         recorded_through: datetime | None = None,
-    ) -> tuple[list[dict[str, Any]], int]:
-        """The event feed's page after `after` (see `journal.feed_after`): JSON-ready rows and where to go on."""
+    ) -> tuple[list[journal.FeedRow], int]:
+        """The event feed's page after `after` (see `journal.feed_after`): its rows and where to go on."""
         return journal.feed_after(
             self._readers.get(), after, limit, occurred_through=occurred_through, recorded_through=recorded_through
         )

@@ -271,6 +271,10 @@ def events_after(connection: sqlite3.Connection, after: int, limit: int) -> list
     return [recorded_event(row) for row in rows]
 
 
+# A feed row: the event's lake columns but the payload (times as ISO 8601 text), and its payload as JSON text.
+FeedRow = tuple[dict[str, Any], str]
+
+
 def feed_after(
     connection: sqlite3.Connection,
     after: int,
@@ -278,16 +282,16 @@ def feed_after(
     *,
     occurred_through: datetime | None = None,
     recorded_through: datetime | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """The event feed: of the first `limit` events after `after`, those inside the cut, as plain rows of the
-    lake's columns (times as ISO 8601 text, the payload upcast to its event's current schema as a document),
-    and the last sequence number looked at. No domain event is built: a page is mostly text to pass on."""
+) -> tuple[list[FeedRow], int]:
+    """The event feed: of the first `limit` events after `after`, those inside the cut as `FeedRow`s, and the
+    last sequence number looked at. No domain event is built and a payload of its event's current schema is
+    passed on as the JSON text the journal keeps (an older one is upcast): a page is mostly text to pass on."""
     rows = connection.execute(
         f"SELECT {_EVENT_COLUMNS} FROM events WHERE sequence_num > ? ORDER BY sequence_num LIMIT ?", (after, limit)
     ).fetchall()
     occurred_limit = None if occurred_through is None else to_microseconds(occurred_through)
     recorded_limit = None if recorded_through is None else to_microseconds(recorded_through)
-    feed: list[dict[str, Any]] = []
+    feed: list[FeedRow] = []
     for row in rows:
         (sequence_num, aggregate_type, aggregate_id, aggregate_version, event_type, occurred_at, recorded_at,
          job_id, sheet_id, card_unit_id, station_id, operator_id, scan_id, payload, schema_version) = row  # fmt: skip
@@ -295,30 +299,37 @@ def feed_after(
             recorded_limit is not None and recorded_at > recorded_limit
         ):
             continue
-        document = upcast_payload(event_type, schema_version, json.loads(payload))
-        kind = EVENT_TYPES[event_type]  # upcast_payload refused an unknown type
+        kind = EVENT_TYPES.get(event_type)
+        if kind is None or schema_version != kind.schema_version:  # unknown, newer or older: upcast (or refuse)
+            document = upcast_payload(event_type, schema_version, json.loads(payload))
+            payload = _PAYLOAD_TEXT.encode({name: document[name] for name in payload_fields(EVENT_TYPES[event_type])})
         recorded = from_microseconds(recorded_at)
         feed.append(
-            {
-                "sequence_num": sequence_num,
-                "aggregate_type": aggregate_type,
-                "aggregate_id": aggregate_id,
-                "aggregate_version": aggregate_version,
-                "event_type": event_type,
-                "schema_version": kind.schema_version,
-                "occurred_at": from_microseconds(occurred_at).isoformat(),
-                "recorded_at": recorded.isoformat(),
-                "event_date": recorded.date().isoformat(),
-                "job_id": job_id,
-                "sheet_id": sheet_id,
-                "card_unit_id": card_unit_id,
-                "station_id": station_id,
-                "operator_id": operator_id,
-                "scan_id": scan_id,
-                "payload": {name: document[name] for name in payload_fields(kind) if name in document},
-            }
+            (
+                {
+                    "sequence_num": sequence_num,
+                    "aggregate_type": aggregate_type,
+                    "aggregate_id": aggregate_id,
+                    "aggregate_version": aggregate_version,
+                    "event_type": event_type,
+                    "schema_version": EVENT_TYPES[event_type].schema_version,
+                    "occurred_at": from_microseconds(occurred_at).isoformat(),
+                    "recorded_at": recorded.isoformat(),
+                    "event_date": recorded.date().isoformat(),
+                    "job_id": job_id,
+                    "sheet_id": sheet_id,
+                    "card_unit_id": card_unit_id,
+                    "station_id": station_id,
+                    "operator_id": operator_id,
+                    "scan_id": scan_id,
+                },
+                payload,
+            )
         )
     return feed, rows[-1][0] if rows else after
+
+
+_PAYLOAD_TEXT: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)  # as stored
 
 
 def recorded_event(row: Sequence[Any]) -> RecordedEvent:

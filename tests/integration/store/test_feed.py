@@ -1,11 +1,13 @@
 """The event feed: pages of the journal as plain lake rows, equal to the log's events, cut on both time axes."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.envelope import RecordedEvent
 from core.events import to_payload
 from projections.store import Append, EventStore
+from projections.store.journal import FeedRow
 from tests.integration.store.conftest import START, job_created, press_scan, sheet_completed, sheet_started
 
 
@@ -31,6 +33,10 @@ def _lake_row(event: RecordedEvent) -> dict[str, Any]:
     }
 
 
+def _parsed(rows: list[FeedRow]) -> list[dict[str, Any]]:
+    return [{**row, "payload": json.loads(payload)} for row, payload in rows]
+
+
 def _floor(store: EventStore) -> list[RecordedEvent]:
     store.append(Append(events=(job_created("J1044", sheets=6),), expected_versions={"J1044": 0}))
     for number in range(1, 7):
@@ -52,10 +58,10 @@ def _floor(store: EventStore) -> list[RecordedEvent]:
 def test_every_page_is_the_logs_events_as_lake_rows(store: EventStore) -> None:
     events = _floor(store)
     rows, next_after = store.read_feed(0, 1_000)
-    assert rows == [_lake_row(event) for event in events]
+    assert _parsed(rows) == [_lake_row(event) for event in events]
     assert next_after == events[-1].sequence_num
     after = 0
-    paged: list[dict[str, Any]] = []
+    paged: list[FeedRow] = []
     while True:
         page, after = store.read_feed(after, 4)
         if not page:
@@ -70,19 +76,19 @@ def test_a_cut_drops_what_was_not_true_or_not_known_yet_but_the_page_still_moves
     as_of = START + timedelta(minutes=25)
     known_at = events[8].recorded_at
     rows, next_after = store.read_feed(0, 1_000, occurred_through=as_of, recorded_through=known_at)
-    assert rows == [_lake_row(e) for e in events if e.occurred_at <= as_of and e.recorded_at <= known_at]
+    assert _parsed(rows) == [_lake_row(e) for e in events if e.occurred_at <= as_of and e.recorded_at <= known_at]
     assert 0 < len(rows) < len(events)
     assert next_after == events[-1].sequence_num  # a consumer never reads the same page twice
     later = datetime(2100, 1, 1, tzinfo=UTC)
-    assert store.read_feed(0, 1_000, occurred_through=later, recorded_through=later)[0] == [
+    assert _parsed(store.read_feed(0, 1_000, occurred_through=later, recorded_through=later)[0]) == [
         _lake_row(e) for e in events
     ]
 
 
 def test_a_scan_page_names_its_scan(store: EventStore) -> None:
     store.append(press_scan("J1044-S001", "scan-1"))
-    (row,), _ = store.read_feed(0, 10)
-    assert (row["scan_id"], row["event_type"], row["payload"]) == (
+    ((row, payload),), _ = store.read_feed(0, 10)
+    assert (row["scan_id"], row["event_type"], json.loads(payload)) == (
         "scan-1",
         "OperationStarted",
         {"operation_id": "press", "station_id": "PRESS-1"},

@@ -25,8 +25,8 @@ def test_events_written_under_an_older_schema_are_upcast_on_read_and_never_rewri
     _, events = store.load_aggregate("J1044-S001")
     assert events[0].event == OperationStarted(operation_id="PRESS", station_id="PRESS-1")
     assert store.read(0, 1)[0].event == OperationStarted(operation_id="PRESS", station_id="PRESS-1")
-    (fed,), _ = store.read_feed(0, 1)
-    assert (fed["schema_version"], fed["payload"]) == (2, {"operation_id": "PRESS", "station_id": "PRESS-1"})
+    ((fed, payload),), _ = store.read_feed(0, 1)
+    assert (fed["schema_version"], json.loads(payload)) == (2, {"operation_id": "PRESS", "station_id": "PRESS-1"})
     assert store.lookup_scan("scan-1") is not None
     stored = store.read_arrow(0).to_pylist()[0]
     assert stored["schema_version"] == 1
