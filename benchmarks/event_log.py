@@ -27,6 +27,7 @@ from rich.progress import track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from apps.cli.main import tune_garbage_collector
 from core.envelope import EventContext, PendingEvent
 from core.events import OperationCompleted, OperationStarted, QAResultRecorded
 from projections.data_dir import DataDir
@@ -244,6 +245,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="where to write (default: a temporary directory)")
     parser.add_argument("--restart-probe", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    tune_garbage_collector()  # the store runs inside `cardtrace serve`, under every command's collector policy
     if args.restart_probe is not None:
         _restart_probe_main(args.restart_probe)
         return
