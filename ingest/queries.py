@@ -6,7 +6,6 @@ InvalidId (422) for a malformed id. Plans are expensive (a CP-SAT solve), so the
 short while per cut.
 """
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -15,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from core.envelope import RecordedEvent
 from core.errors import UnknownEntity
+from core.events import to_payload
 from core.factory import Factory
 from core.ids import parse_assembly_id, parse_card_unit_id, parse_job_id, parse_sheet_id, parse_station_id
 from projections import Lake
@@ -81,7 +82,7 @@ class PlantReads:
         row = self._lake.card_unit(ref.card_unit_id, when.as_of, when.known_at)
         if row is None:
             raise UnknownEntity(f"card unit {ref.card_unit_id} does not exist{_at(when)}")
-        history = self._lake.card_unit_history(ref.card_unit_id, when.as_of, when.known_at).to_dicts()
+        history = self._lake.card_unit_events(ref.card_unit_id, when.as_of, when.known_at)
         return {
             **row,
             "lineage": {
@@ -270,17 +271,17 @@ def _at(when: TimeTravel) -> str:
     return f" {text}" if text else ""
 
 
-def _history_event(row: Mapping[str, Any]) -> Body:
+def _history_event(event: RecordedEvent) -> Body:
     return {
-        "event_type": row["event_type"],
-        "sequence_num": row["sequence_num"],
-        "aggregate_type": row["aggregate_type"],
-        "aggregate_id": row["aggregate_id"],
-        "aggregate_version": row["aggregate_version"],
-        "occurred_at": row["occurred_at"],
-        "recorded_at": row["recorded_at"],
-        "station_id": row["station_id"],
-        "operator_id": row["operator_id"],
-        "scan_id": row["scan_id"],
-        "payload": json.loads(row["payload"]),
+        "event_type": event.event_type,
+        "sequence_num": event.sequence_num,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "aggregate_version": event.aggregate_version,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "station_id": event.station_id,
+        "operator_id": event.operator_id,
+        "scan_id": event.scan_id,
+        "payload": to_payload(event.event),
     }

@@ -35,7 +35,7 @@ the same columns either way. How each read is computed:
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,6 +55,7 @@ from projections import materialize
 from projections.data_dir import DataDir, resolve_data_dir
 from projections.engine import (
     EVENTS_SELECT,
+    LAKE_COLUMN_NAMES,
     FoldedBase,
     admits_everything,
     connect,
@@ -143,8 +144,8 @@ class _Scope:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Folded:
     views: ReferenceViews
-    table: pa.Table  # the family's events, lake columns, in sequence order
-    events: list[RecordedEvent]  # the same events as core's values
+    events: list[RecordedEvent]  # the lineage's events as core's values, in sequence order
+    table: Callable[[], pa.Table]  # the same events with the lake's columns, built when asked
 
 
 class Lake:
@@ -295,16 +296,15 @@ class Lake:
         self, card_unit_id: str, as_of: datetime | None = None, known_at: datetime | None = None
     ) -> pl.DataFrame:
         """The events that made a card unit what it is, oldest first (its own, its gathering and its packing)."""
-        card = parse_card_unit_id(card_unit_id)
-        family = self._folded(_Scope.card(card.card_unit_id, card.sheet_id), Cut(as_of=as_of, known_at=known_at))
-        view = family.views.card_units.get(card.card_unit_id)
-        pack_id = view.pack_id if view is not None else None
-        mine = [
-            e.card_unit_id == card.card_unit_id
-            or (pack_id is not None and isinstance(e.event, SetPacked) and e.event.pack_id == pack_id)
-            for e in family.events
-        ]
-        return _frame(family.table.filter(pa.array(mine, type=pa.bool_())))
+        lineage, mine = self._card_history(card_unit_id, Cut(as_of=as_of, known_at=known_at))
+        return _frame(lineage.table().filter(pa.array(mine, type=pa.bool_())))
+
+    def card_unit_events(
+        self, card_unit_id: str, as_of: datetime | None = None, known_at: datetime | None = None
+    ) -> list[RecordedEvent]:
+        """The same events as `card_unit_history`, as core's values: what a service renders without a frame."""
+        lineage, mine = self._card_history(card_unit_id, Cut(as_of=as_of, known_at=known_at))
+        return [event for event, keep in zip(lineage.events, mine, strict=True) if keep]
 
     def sheet(self, sheet_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Row | None:
         sheet = parse_sheet_id(sheet_id)
@@ -494,16 +494,37 @@ class Lake:
             return cached
         if current is not None:
             # Each thread reads the journal through its own connection: no lock needed. The ranges are exact.
-            table, events = self._reader.lineage(scope.ranges, current)
+            lineage = self._reader.lineage(scope.ranges, current)
+            events = lineage.events
+
+            def table() -> pa.Table:
+                return lineage.table().select(list(LAKE_COLUMN_NAMES))
         else:
-            table = self._scoped_table(scope, cut, snapshot)
-            events = recorded_events(table)
-        folded = _Folded(views=project(events, cut), table=table, events=events)
+            scoped = self._scoped_table(scope, cut, snapshot)
+            events = recorded_events(scoped)
+
+            def table() -> pa.Table:
+                return scoped
+
+        folded = _Folded(views=project(events, cut), events=events, table=table)
         with self._lock:
             self._folded_lineages[key] = folded
             while len(self._folded_lineages) > FOLDED_LINEAGES_KEPT:
                 self._folded_lineages.pop(next(iter(self._folded_lineages)))
         return folded
+
+    def _card_history(self, card_unit_id: str, cut: Cut) -> tuple[_Folded, list[bool]]:
+        """A card's folded lineage, and which of its events are the card's history."""
+        card = parse_card_unit_id(card_unit_id)
+        lineage = self._folded(_Scope.card(card.card_unit_id, card.sheet_id), cut)
+        view = lineage.views.card_units.get(card.card_unit_id)
+        pack_id = view.pack_id if view is not None else None
+        mine = [
+            e.card_unit_id == card.card_unit_id
+            or (pack_id is not None and isinstance(e.event, SetPacked) and e.event.pack_id == pack_id)
+            for e in lineage.events
+        ]
+        return lineage, mine
 
     def _sheet_of_pack(self, pack_id: str, cut: Cut) -> str | None:
         table = self._scoped_table(_Scope.aggregate(pack_id), cut)
@@ -554,7 +575,7 @@ class LakeFloorSource:
 
     def family_events(self, sheet_ids: Sequence[str], upto: int) -> list[RecordedEvent]:
         ranges = [id_range for sheet in sheet_ids for id_range in _Scope.family(sheet).ranges]
-        return self._lake._reader.lineage(ranges, upto)[1] if ranges else []
+        return self._lake._reader.lineage(ranges, upto).events if ranges else []
 
     def floor_baseline(self) -> FloorBaseline:
         needed = views_for(self._OPEN_SHEETS) | views_for("SELECT * FROM job_progress")

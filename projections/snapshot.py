@@ -27,6 +27,7 @@ from projections.engine import LAKE_COLUMN_NAMES, empty_events
 from projections.lake.schema import LAKE_SCHEMA
 from projections.lake.table import SEALER_APP_ID, LakeTable
 from projections.store import EventStore
+from projections.store.journal import JournalLineage
 from projections.views.sql import quote
 
 _SEQUENCE_COLUMNS = ("sequence_num", "aggregate_id", "recorded_at")
@@ -193,16 +194,14 @@ class SnapshotReader:
         last = journal.last_sequence()
         return last if self._sealed_seen is not None and last >= self._sealed_seen else None
 
-    def lineage(self, ranges: Sequence[IdRange], upto: int) -> tuple[pa.Table, list[RecordedEvent]]:
+    def lineage(self, ranges: Sequence[IdRange], upto: int) -> JournalLineage:
         """A lineage's events through `upto` from the journal, which keeps every event, sealed or not: its
-        (aggregate_id, version) index finds them without opening a lake file. The table has the lake's columns
-        (as a lake read returns them); the events are what a fold reads. Call after `journal_last_sequence`."""
+        (aggregate_id, version) index finds them without opening a lake file. Its table has the lake's columns,
+        as a lake read returns them. Call after `journal_last_sequence`."""
         journal = self._open_journal()
         if journal is None:
             raise RuntimeError("no journal to read a lineage from")
-        bounds = [(id_range.low, id_range.high) for id_range in ranges]
-        table, events = journal.read_lineage(bounds, upto)
-        return table.select(list(LAKE_COLUMN_NAMES)), events
+        return journal.read_lineage([(id_range.low, id_range.high) for id_range in ranges], upto)
 
     def journal_events(self, after: int, upto: int) -> list[RecordedEvent]:
         """The journal's events after `after` through `upto`, in sequence order. Call after

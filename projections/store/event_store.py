@@ -754,10 +754,9 @@ class EventStore:
         last = self.last_sequence() if upto is None else upto
         return journal.arrow_between(connection, after, last)
 
-    def read_lineage(self, ranges: Sequence[tuple[str, str]], upto: int) -> tuple[pa.Table, list[RecordedEvent]]:
-        """Events through `upto` of the aggregates with ids in any `[low, high)` range, in sequence order, as the
-        lake's columns and as the log's events: a lineage as it stands, by index, without the lake (see
-        `journal.lineage_of_aggregates`)."""
+    def read_lineage(self, ranges: Sequence[tuple[str, str]], upto: int) -> journal.JournalLineage:
+        """Events through `upto` of the aggregates with ids in any `[low, high)` range, in sequence order: a
+        lineage as it stands, by index, without the lake (see `journal.lineage_of_aggregates`)."""
         return journal.lineage_of_aggregates(self._readers.get(), ranges, upto)
 
     # --- sealing ---------------------------------------------------------------------------------------

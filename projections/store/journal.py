@@ -437,12 +437,24 @@ def _is_run(sequence: pa.ChunkedArray, first: int, count: int) -> bool:
     return bool(sequence[0].as_py() == first and pc.all(pc.equal(steps.slice(1), 1)).as_py())
 
 
+@dataclass(frozen=True, slots=True)
+class JournalLineage:
+    """A lineage's events as the log's values, and as a table of the lake's columns only when asked: a fold
+    reads the events, and a history frame (rarely wanted with them) costs more to build than the fold."""
+
+    rows: list[tuple[Any, ...]]  # journal rows in `_JOURNAL_COLUMNS` order, in sequence order
+    events: list[RecordedEvent]
+
+    def table(self) -> pa.Table:
+        return _as_lake_table(_table_of_rows(self.rows))
+
+
 def lineage_of_aggregates(
     connection: sqlite3.Connection, ranges: Sequence[tuple[str, str]], upto: int
-) -> tuple[pa.Table, list[RecordedEvent]]:
-    """Events through `upto` of the aggregates whose ids fall in any `[low, high)` range, in sequence order,
-    both as a table of the lake's schema and as the log's events: a lineage ('J1044-S003' and its cards,
-    'A-J1044-S003') found by the (aggregate_id, aggregate_version) index, sealed or not, read once."""
+) -> JournalLineage:
+    """Events through `upto` of the aggregates whose ids fall in any `[low, high)` range, in sequence order: a
+    lineage ('J1044-S003' and its cards, 'A-J1044-S003') found by the (aggregate_id, aggregate_version) index,
+    sealed or not, read once."""
     rows: list[tuple[Any, ...]] = []
     for low, high in ranges:
         rows += connection.execute(
@@ -450,7 +462,7 @@ def lineage_of_aggregates(
             (low, high, upto),
         ).fetchall()
     rows.sort(key=lambda row: int(row[0]))
-    return _as_lake_table(_table_of_rows(rows)), [recorded_event(row) for row in rows]
+    return JournalLineage(rows, [recorded_event(row) for row in rows])
 
 
 def _arrow_from_rows(connection: sqlite3.Connection, after: int, upto: int) -> pa.Table:

@@ -122,10 +122,12 @@ def test_a_card_history_is_its_own_events_oldest_first_and_the_packing_of_its_se
         assert packed.height == 1, "the day should pack at least one set"
         card, pack = packed.row(0)
         history = lake.card_unit_history(card)
+        as_events = lake.card_unit_events(card)
     own = [e.sequence_num for e in recorded if e.card_unit_id == card]
     packing = [e.sequence_num for e in recorded if isinstance(e.event, SetPacked) and e.event.pack_id == pack]
     assert history["sequence_num"].to_list() == sorted(own + packing)
     assert history["event_type"][0] == "CardUnitCreated"
+    assert as_events == [e for e in recorded if e.sequence_num in set(own + packing)]
 
 
 def test_a_lineage_as_it_stands_reads_the_same_from_the_journal_as_from_the_lake_files(
@@ -138,6 +140,7 @@ def test_a_lineage_as_it_stands_reads_the_same_from_the_journal_as_from_the_lake
     sheets = sorted({e.sheet_id for e in recorded if e.sheet_id is not None})
     with open_lake(data) as lake:  # the current state of one lineage: the journal's index
         from_journal = [(lake.card_unit(card), lake.card_unit_history(card)) for card in cards]
+        events_from_journal = [lake.card_unit_events(card) for card in cards]
         sheets_from_journal = [lake.sheet(sheet) for sheet in sheets]
     (tmp_path / "lake-alone").mkdir()
     alone = data_dir(tmp_path / "lake-alone")  # the lake copied without its journal: read from its files
@@ -145,6 +148,7 @@ def test_a_lineage_as_it_stands_reads_the_same_from_the_journal_as_from_the_lake
     with open_lake(alone) as lake:
         assert not alone.journal_path.exists()
         from_files = [(lake.card_unit(card), lake.card_unit_history(card)) for card in cards]
+        assert [lake.card_unit_events(card) for card in cards] == events_from_journal
         assert [lake.sheet(sheet) for sheet in sheets] == sheets_from_journal
     assert len(cards) > 20
     for (state, history), (file_state, file_history) in zip(from_journal, from_files, strict=True):
