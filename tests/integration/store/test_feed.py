@@ -1,12 +1,15 @@
 """The event feed: pages of the journal as plain lake rows, equal to the log's events, cut on both time axes."""
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.envelope import RecordedEvent
-from core.events import to_payload
-from projections.store import Append, EventStore
+import pytest
+
+from core.envelope import EventContext, PendingEvent, RecordedEvent
+from core.events import QAResultRecorded, to_payload
+from projections.store import Append, EventStore, journal
 from projections.store.journal import FeedRow
 from tests.integration.store.conftest import START, job_created, press_scan, sheet_completed, sheet_started
 
@@ -93,3 +96,39 @@ def test_a_scan_page_names_its_scan(store: EventStore) -> None:
         "OperationStarted",
         {"operation_id": "press", "station_id": "PRESS-1"},
     )
+
+
+def test_rows_fetched_in_one_step_are_the_rows_fetched_one_by_one(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _floor(store)
+    awkward = PendingEvent(
+        aggregate_type="card_unit",
+        aggregate_id="J1044-S001-07",
+        event=QAResultRecorded(
+            operation_id="qa",
+            station_id="QA-BENCH-1",
+            result="FAIL",
+            attempt=1,
+            failure_reason='corner "ding" — bord abîmé \\ 2\u00a0mm',
+            failure_codes=("D1", "ÉCHEC"),
+        ),
+        context=EventContext(occurred_at=START, station_id="QA-BENCH-1", operator_id="OP-7", scan_id="qa-1"),
+        job_id="J1044",
+        sheet_id="J1044-S001",
+        card_unit_id="J1044-S001-07",
+    )
+    store.append(Append(events=(awkward,), expected_versions={"J1044-S001-07": 0}))
+    connection = sqlite3.connect(store.data_dir.journal_path)
+    wheres = [
+        ("WHERE sequence_num > ? ORDER BY sequence_num LIMIT ?", (3, 5)),
+        ("WHERE aggregate_id >= ? AND aggregate_id < ?", ("J1044-S001", "J1044-S001.")),
+        ("WHERE aggregate_id = ?", ("J1044-S001-07",)),
+        ("WHERE sequence_num > ?", (10_000,)),
+    ]
+    at_once = [journal.event_rows(connection, where, parameters) for where, parameters in wheres]
+    monkeypatch.setattr(journal, "_ONE_STEP_FETCH", False)
+    one_by_one = [journal.event_rows(connection, where, parameters) for where, parameters in wheres]
+    assert [[tuple(row) for row in rows] for rows in at_once] == one_by_one
+    assert [len(rows) for rows in one_by_one] == [5, 3, 1, 0]
+    assert json.loads(one_by_one[2][0][13])["failure_reason"] == 'corner "ding" — bord abîmé \\ 2\u00a0mm'
