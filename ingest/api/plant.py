@@ -15,6 +15,14 @@ from projections import Lake
 from projections.data_dir import DataDir
 from projections.store import EventStore
 
+# Reads are Python work under one GIL (a lineage folded by the reference, the live floor, the feed, the JSON).
+# Run at once in the thread pool, they only interleave in the interpreter's 5 ms slices and each finishes as
+# late as the last; taking turns in arrival order, they finish in order (8 concurrent clients at 65,000 events,
+# measured: card read p99 98 -> 42 ms, the feed 158 -> 54 ms). Two at a time, so one may wait on SQLite or
+# DuckDB (which let go of the GIL) while the other runs. Plans do not take turns: a solve runs for seconds
+# without the GIL, and would hold a turn all that time.
+READS_AT_ONCE: Final = 2
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PlantServices:
@@ -27,15 +35,6 @@ class PlantServices:
     commit: GroupCommit
     reads: PlantReads
     read_turns: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(READS_AT_ONCE))
-
-
-# Reads are Python work under one GIL (a lineage folded by the reference, the live floor, the feed, the JSON).
-# Run at once in the thread pool, they only interleave in the interpreter's 5 ms slices and each finishes as
-# late as the last; taking turns in arrival order, they finish in order (8 concurrent clients at 65,000 events,
-# measured: card read p99 98 -> 42 ms, the feed 158 -> 54 ms). Two at a time, so one may wait on SQLite or
-# DuckDB (which let go of the GIL) while the other runs. Plans do not take turns: a solve holds no GIL for
-# seconds, and would hold the turn as long.
-READS_AT_ONCE: Final = 2
 
 
 def plant_of(request: Request) -> PlantServices:
