@@ -328,7 +328,8 @@ def feed_after(
         kind = EVENT_TYPES.get(event_type)
         if kind is None or schema_version != kind.schema_version:  # unknown, newer or older: upcast (or refuse)
             document = upcast_payload(event_type, schema_version, json.loads(payload))
-            payload = _PAYLOAD_TEXT.encode({name: document[name] for name in payload_fields(EVENT_TYPES[event_type])})
+            kind = EVENT_TYPES[event_type]  # known: upcast_payload refuses an unknown type
+            payload = _PAYLOAD_TEXT.encode({name: document[name] for name in payload_fields(kind)})
         recorded = from_microseconds(recorded_at)
         feed.append(
             (
@@ -338,7 +339,7 @@ def feed_after(
                     "aggregate_id": aggregate_id,
                     "aggregate_version": aggregate_version,
                     "event_type": event_type,
-                    "schema_version": EVENT_TYPES[event_type].schema_version,
+                    "schema_version": kind.schema_version,
                     "occurred_at": from_microseconds(occurred_at).isoformat(),
                     "recorded_at": recorded.isoformat(),
                     "event_date": recorded.date().isoformat(),
