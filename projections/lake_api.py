@@ -166,6 +166,7 @@ class Lake:
         self._use_materialized = use_materialized
         self._lock = threading.Lock()
         self._folded_lineages: dict[tuple[object, ...], _Folded] = {}
+        self._scoped_reads: dict[tuple[object, ...], pa.Table] = {}
         self._live: LiveFloor | None = None
 
     def close(self) -> None:
@@ -467,11 +468,20 @@ class Lake:
                 cursor = self._connection.cursor()
         try:
             files = snapshot.select(ranges=scope.ranges, known_at=cut.known_at, equal=(scope.column, scope.value))
-            snapshot.register(cursor, "lake_events", files)
-            table: pa.Table = cursor.sql(
-                f"SELECT {EVENTS_SELECT} FROM lake_events WHERE {scope.predicate} AND {cut_predicate(cut)} "
-                "ORDER BY sequence_num"
-            ).to_arrow_table()
+            # A card's lineage and its family's are the same sheet's rows, filtered after the read: one read.
+            key = (scope.predicate, cut, tuple(f.path for f in files), snapshot.lake_id, snapshot.last_sequence)
+            with self._lock:
+                table = self._scoped_reads.get(key)
+            if table is None:
+                source = snapshot.source(cursor, "lake_events", files)
+                table = cursor.sql(
+                    f"SELECT {EVENTS_SELECT} FROM ({source}) WHERE {scope.predicate} AND {cut_predicate(cut)} "
+                    "ORDER BY sequence_num"
+                ).to_arrow_table()
+                with self._lock:
+                    self._scoped_reads[key] = table
+                    while len(self._scoped_reads) > FOLDED_LINEAGES_KEPT:
+                        self._scoped_reads.pop(next(iter(self._scoped_reads)))
             return scope.exact(table)
         finally:
             cursor.close()

@@ -108,6 +108,8 @@ class LakeTable:
         return None if self._options is None else dict(self._options)
 
     def exists(self) -> bool:
+        if self._table is not None:  # opened once: a Delta table is never removed under its readers
+            return True
         return bool(DeltaTable.is_deltatable(self.uri, storage_options=self._options))
 
     def create_if_missing(self) -> None:

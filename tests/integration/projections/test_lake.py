@@ -141,6 +141,7 @@ def test_a_lineage_as_it_stands_reads_the_same_from_the_journal_as_from_the_lake
     with open_lake(data) as lake:  # the current state of one lineage: the journal's index
         from_journal = [(lake.card_unit(card), lake.card_unit_history(card)) for card in cards]
         events_from_journal = [lake.card_unit_events(card) for card in cards]
+        genealogy_from_journal = [lake.genealogy(card) for card in cards]
         sheets_from_journal = [lake.sheet(sheet) for sheet in sheets]
     (tmp_path / "lake-alone").mkdir()
     alone = data_dir(tmp_path / "lake-alone")  # the lake copied without its journal: read from its files
@@ -149,6 +150,9 @@ def test_a_lineage_as_it_stands_reads_the_same_from_the_journal_as_from_the_lake
         assert not alone.journal_path.exists()
         from_files = [(lake.card_unit(card), lake.card_unit_history(card)) for card in cards]
         assert [lake.card_unit_events(card) for card in cards] == events_from_journal
+        # a card's family is read from the files its own read already fetched (one read of the sheet's rows)
+        for card, genealogy in zip(cards, genealogy_from_journal, strict=True):
+            assert lake.genealogy(card).equals(genealogy)
         assert [lake.sheet(sheet) for sheet in sheets] == sheets_from_journal
     assert len(cards) > 20
     for (state, history), (file_state, file_history) in zip(from_journal, from_files, strict=True):
