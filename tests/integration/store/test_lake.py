@@ -8,11 +8,12 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
 from core.envelope import EventContext, PendingEvent
-from core.events import CardUnitCreated
+from core.events import AssemblyOpened, CardUnitCreated
 from projections.data_dir import DataDir
 from projections.lake.schema import LAKE_SCHEMA
 from projections.lake.table import LakeTable, compact_lake
@@ -140,6 +141,49 @@ def test_compaction_leaves_the_same_events_in_fewer_files_and_a_checkpoint(data_
         store.append(press_scan("J1044-S099", "scan-late"))
         assert store.seal_now() == before.num_rows + 1
     assert LakeTable.for_data_dir(data_dir).verify().rows == before.num_rows + 1
+
+
+def test_compaction_lays_each_sheet_family_together_in_small_row_groups(data_dir: DataDir) -> None:
+    """A lookup by sheet reads the row groups whose statistics admit the sheet: after compaction a family's rows
+    (the sheet's and its set's, whose id `A-...` sorts far from the sheet's) lie in one or two of them."""
+    sheets = [f"J1044-S{number:03d}" for number in range(1, 31)]
+    with EventStore(data_dir, start_sealer=False, seal_batch=9) as store:
+        store.append(Append(events=(job_created("J1044", len(sheets)),), expected_versions={"J1044": 0}))
+        for sheet in sheets:
+            store.append(press_scan(sheet, f"press-{sheet}"))
+        for sheet in reversed(sheets):  # the floor's order interleaves families
+            opened = PendingEvent(
+                aggregate_type="assembly",
+                aggregate_id=f"A-{sheet}",
+                event=AssemblyOpened(
+                    assembly_id=f"A-{sheet}", sheet_id=sheet, job_id="J1044", expected_count=18, station_id="ASM-1"
+                ),
+                context=EventContext(occurred_at=START, station_id="ASM-1"),
+                job_id="J1044",
+                sheet_id=sheet,
+            )
+            store.append(Append(events=(opened, sheet_completed(sheet)), expected_versions={f"A-{sheet}": 0, sheet: 1}))
+        store.seal_now()
+        before = DeltaTable(data_dir.lake_uri).to_pyarrow_table().sort_by("sequence_num")
+
+    LakeTable.for_data_dir(data_dir).compact(row_group_rows=8)
+
+    table = DeltaTable(data_dir.lake_uri)
+    assert table.to_pyarrow_table().sort_by("sequence_num").equals(before)
+    (uri,) = table.file_uris()
+    metadata = pq.ParquetFile(uri).metadata
+    column = metadata.schema.names.index("sheet_id")
+    groups = [metadata.row_group(index) for index in range(metadata.num_row_groups)]
+    assert len(groups) > 10
+    assert all(group.num_rows <= 8 for group in groups)
+    for sheet in sheets:
+        admitting = [
+            group
+            for group in groups
+            if group.column(column).statistics.has_min_max
+            and group.column(column).statistics.min <= sheet <= group.column(column).statistics.max
+        ]
+        assert 1 <= len(admitting) <= 2, (sheet, len(admitting))
 
 
 def test_a_foreign_file_in_the_lake_is_reported_with_its_path_and_sealing_stops(data_dir: DataDir) -> None:
