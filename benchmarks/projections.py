@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/projections.py --events 50000000     # 50M events
     .venv/bin/python benchmarks/projections.py --events 200000 --validate   # small, checked against core
 
-A vectorized generator (numpy + Polars, no per-event Python) writes a realistic plant log as a Delta table
-partitioned by day, each day in lineage order (sheet id, then aggregate id: the order compaction should
-leave, see `write_lake`) in row groups of 16,384 rows: jobs of 50-400
+A vectorized generator (numpy + Polars, no per-event Python) writes a realistic plant log into a Delta table the
+way the product does: appended in sequence order in the sealer's batches, then compacted as `cardtrace compact`
+compacts (each day in sheet order, row groups of 16,384 rows; see `write_lake`): jobs of 50-400
 sets of two products (18-up, and 9-up serial numbered with memorabilia), sheets through their operations, every
 card through QA with failures and re-inspection, damaged cards voided and replaced, sets gathered and packed (with
 a manager's override when they hold replacements), scans buffered offline and recorded hours late. The log is
@@ -48,7 +48,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, Transaction, WriterProperties, write_deltalake
 from rich.progress import track
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,7 +57,7 @@ from projections import Lake, materialize, open_lake
 from projections.data_dir import DataDir
 from projections.engine import connect
 from projections.lake.schema import LAKE_SCHEMA
-from projections.lake.table import SEALER_APP_ID, LakeTable
+from projections.lake.table import LakeTable
 from projections.lake_api import recorded_events
 from projections.snapshot import SnapshotReader
 from projections.views import assemblies, card_units, jobs, sheets
@@ -71,7 +70,7 @@ MICROS = 1_000_000
 MINUTE = 60 * MICROS
 EPOCH_START = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 INCREMENT = 10_000
-ROW_GROUP_SIZE = 16_384  # small row groups: a family's lookup reads a few of them (see the lookup numbers)
+SEALED_BATCH = 50_000  # the event store's default seal batch: what one Delta commit of a backlog holds
 
 # event kinds of the light (numeric) log
 (
@@ -818,7 +817,9 @@ def set_members(log: pl.DataFrame) -> pl.DataFrame:
 def write_lake(
     data: DataDir, log: pl.DataFrame, jobs_info: pl.DataFrame, *, through: int, after: int = 0, progress: bool = True
 ) -> None:
-    """Append log rows after..through to the Delta table, a day per commit, each day in lineage order."""
+    """Seal log rows after..through into the Delta table as the sealer does (sequence order, batches of
+    SEALED_BATCH, each commit carrying its high-water mark), then compact it as `cardtrace compact` does: the
+    benchmark reads the layout the product leaves, not one made for it."""
     lake = LakeTable.for_data_dir(data)
     lake.create_if_missing()
     part = log.filter((pl.col("sequence_num") > after) & (pl.col("sequence_num") <= through))
@@ -827,30 +828,21 @@ def write_lake(
     days = part.with_columns(pl.from_epoch("rec", time_unit="us").dt.date().alias("day")).partition_by(
         "day", as_dict=True, maintain_order=True
     )
-    properties = WriterProperties(compression="ZSTD", max_row_group_size=ROW_GROUP_SIZE)
-    for _, day in track(sorted(days.items()), description="writing the lake a day at a time", disable=not progress):
-        table = render(day.drop("day"), jobs_frame, members)
-        # lineage order within a day: a sheet's family (its set, cards, replacements, their memorabilia and
-        # station events) is contiguous, and aggregates stay contiguous within it, so row-group statistics
-        # prune lookups by sheet or job (jobs' ids lead their sheets')
-        order = [(name, "ascending", "at_start") for name in ("sheet_id", "aggregate_id", "sequence_num")]
-        table = table.take(pc.sort_indices(table, sort_keys=order))
-        last = int(day["sequence_num"].max())  # type: ignore[arg-type]
-        write_deltalake(
-            lake.delta(),
-            table,
-            mode="append",
-            partition_by=["event_date"],
-            writer_properties=properties,
-            commit_properties=CommitProperties(app_transactions=[Transaction(app_id=SEALER_APP_ID, version=last)]),
-        )
+    for _, day in track(sorted(days.items()), description="sealing the lake a day at a time", disable=not progress):
+        table = render(day.drop("day"), jobs_frame, members).cast(LAKE_SCHEMA)
+        table = table.take(pc.sort_indices(table, sort_keys=[("sequence_num", "ascending")]))
+        for start in range(0, table.num_rows, SEALED_BATCH):
+            lake.append_batch(table.slice(start, SEALED_BATCH))
+    started = time.perf_counter()
+    done = lake.compact()
+    print(f"  compacted {len(done['partitions_compacted'])} days in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def build(events: int, seed: int, directory: Path) -> DataDir:
     """The data directory with `events` sealed events, cached by size and seed, with the next 10,000 events
     (`increment.parquet`) and 25 card ids to look up (`picks.json`) beside it. The generator runs in a child
     process, so its memory is not this process's: the peak memory measured is the folds'."""
-    data = DataDir(root=directory / f"lake-{events}-{seed}")
+    data = DataDir(root=directory / f"lake-{events}-{seed}-compacted")
     if not (data.root / "complete").exists():
         shutil.rmtree(data.root, ignore_errors=True)
         data.root.mkdir(parents=True)
