@@ -42,7 +42,7 @@ TABLE_CONFIGURATION: Final[Mapping[str, str | None]] = {
 # zstd: about 4x smaller than snappy on JSON payloads and ids, and as fast to write here (measured).
 WRITER_PROPERTIES: Final = WriterProperties(compression="ZSTD")
 # Compacted files' row groups: small enough that one sheet's lookup decodes a few thousand rows, not a day's
-# (10M-event lake: history + genealogy of a card 56 -> 31 ms against one row group per day); a fold scanning
+# (10M-event lake: history + genealogy of a card 56 -> 30 ms against one row group per day); a fold scanning
 # everything pays little for them.
 LOOKUP_ROW_GROUP_ROWS: Final = 16_384
 _S3_ENVIRONMENT: Final = (
