@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -71,6 +71,7 @@ from projections.views.sql import quote
 
 Row = dict[str, Any]
 FOLDED_LINEAGES_KEPT = 32
+_Kept = TypeVar("_Kept")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -139,6 +140,13 @@ class _Scope:
         for r in self.ranges:
             keep = pc.or_(keep, pc.and_(pc.greater_equal(ids, r.low), pc.less(ids, r.high)))
         return table.filter(keep)
+
+
+def _keep(kept: dict[tuple[object, ...], _Kept], key: tuple[object, ...], value: _Kept) -> None:
+    """Keep `value` among the last FOLDED_LINEAGES_KEPT (oldest out first). Call under the lake's lock."""
+    kept[key] = value
+    while len(kept) > FOLDED_LINEAGES_KEPT:
+        kept.pop(next(iter(kept)))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -479,9 +487,7 @@ class Lake:
                     "ORDER BY sequence_num"
                 ).to_arrow_table()
                 with self._lock:
-                    self._scoped_reads[key] = table
-                    while len(self._scoped_reads) > FOLDED_LINEAGES_KEPT:
-                        self._scoped_reads.pop(next(iter(self._scoped_reads)))
+                    _keep(self._scoped_reads, key, table)
             return scope.exact(table)
         finally:
             cursor.close()
@@ -518,9 +524,7 @@ class Lake:
 
         folded = _Folded(views=project(events, cut), events=events, table=table)
         with self._lock:
-            self._folded_lineages[key] = folded
-            while len(self._folded_lineages) > FOLDED_LINEAGES_KEPT:
-                self._folded_lineages.pop(next(iter(self._folded_lineages)))
+            _keep(self._folded_lineages, key, folded)
         return folded
 
     def _card_history(self, card_unit_id: str, cut: Cut) -> tuple[_Folded, list[bool]]:

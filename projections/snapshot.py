@@ -115,11 +115,9 @@ class Snapshot:
         connection: duckdb.DuckDBPyConnection,
         name: str,
         files: Sequence[LakeFile] | None = None,
-        *,
-        include_tail: bool = True,
     ) -> str:
         """Create TEMP view `name` over the given lake files (default: all) and the tail; returns `name`."""
-        body = self.source(connection, name, files, include_tail=include_tail)
+        body = self.source(connection, name, files)
         connection.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {body}")
         return name
 
@@ -128,8 +126,6 @@ class Snapshot:
         connection: duckdb.DuckDBPyConnection,
         name: str,
         files: Sequence[LakeFile] | None = None,
-        *,
-        include_tail: bool = True,
     ) -> str:
         """A query over the given lake files (default: all) and the tail, for one statement of `connection`.
 
@@ -147,7 +143,7 @@ class Snapshot:
                 dataset_name = f"{name}_dataset"
                 connection.register(dataset_name, self._dataset(chosen))
                 parts.append(f"SELECT {columns} FROM {dataset_name}")
-        if include_tail and self.tail.num_rows:
+        if self.tail.num_rows:
             tail_name = f"{name}_tail"
             connection.register(tail_name, self.tail)
             parts.append(f"SELECT {columns} FROM {tail_name}")

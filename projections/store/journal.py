@@ -257,15 +257,17 @@ def event_rows(connection: sqlite3.Connection, where: str, parameters: Sequence[
     once per row: with concurrent readers a page of a hundred events cost several times its own work in
     switches. One step does all of SQLite's work without the GIL and hands back one string for `json.loads`.
     """
+    rows: list[Sequence[Any]]
     if _ONE_STEP_FETCH:
         (document,) = connection.execute(
             f"SELECT json_group_array(json_array({_EVENT_COLUMNS})) FROM (SELECT {_EVENT_COLUMNS} FROM events {where})",
             parameters,
         ).fetchone()
-        rows: list[Sequence[Any]] = json.loads(document)
-        rows.sort(key=_by_sequence)  # an aggregate's order is SQLite's to choose: put it back
-        return rows
-    return connection.execute(f"SELECT {_EVENT_COLUMNS} FROM events {where}", parameters).fetchall()
+        rows = json.loads(document)
+    else:
+        rows = connection.execute(f"SELECT {_EVENT_COLUMNS} FROM events {where}", parameters).fetchall()
+    rows.sort(key=_by_sequence)  # the order is SQLite's to choose unless `where` says: put it back
+    return rows
 
 
 def _by_sequence(row: Sequence[Any]) -> int:
