@@ -176,7 +176,6 @@ def build_log(directory: Path, events: int, *, chunk: int = 200_000) -> None:
     for low in track(range(0, events, chunk), description=f"building a log of {events:,} events"):
         high = min(events, low + chunk)
         rows = []
-        aggregates: dict[str, tuple[str, str, int]] = {}
         for sequence in range(low + 1, high + 1):
             card = card_id((sequence - 1) // 10)
             version = (sequence - 1) % 10 + 1
@@ -200,8 +199,7 @@ def build_log(directory: Path, events: int, *, chunk: int = 200_000) -> None:
                     payload,
                 )
             )
-            aggregates[card] = (card, "card_unit", version)
-        journal.commit(connection, events=rows, aggregates=list(aggregates.values()), scans=(), seal_mark=None)
+        journal.commit(connection, events=rows, scans=(), seal_mark=None)
     connection.close()
 
 

@@ -112,8 +112,8 @@ def _prepare(append: Append) -> tuple[_Tail, ...]:
             last_context = context
         kind = type(event)
         shape = _SHAPES.get(kind) or _shape_of(kind)
-        # The order of the INSERT's columns after the three the writer assigns (see `_TAIL_TYPE` and `_TAIL_ID`:
-        # the writer reads the aggregate from here).
+        # The order of the INSERT's columns after the three the writer assigns (see `_TAIL_ID`: the writer reads
+        # the aggregate from here).
         tails.append(
             (
                 aggregate_type,
@@ -133,7 +133,6 @@ def _prepare(append: Append) -> tuple[_Tail, ...]:
     return tuple(tails)
 
 
-_TAIL_TYPE: Final = 0
 _TAIL_ID: Final = 1
 
 
@@ -547,16 +546,10 @@ class EventStore:
         except Exception as error:  # a failed lookup: nothing was written, nothing can be acknowledged
             self._fail(tickets, error)
             return
-        event_values, aggregate_rows, scan_rows, recorded_at, last_sequence, versions_now = plan
+        event_values, written, scan_rows, recorded_at, last_sequence, versions_now = plan
         seal_mark = (max(marks), recorded_at) if marks else None
         try:
-            journal.commit(
-                connection,
-                event_values=event_values,
-                aggregates=list(aggregate_rows.values()),
-                scans=scan_rows,
-                seal_mark=seal_mark,
-            )
+            journal.commit(connection, event_values=event_values, scans=scan_rows, seal_mark=seal_mark)
         except Exception as error:
             self._fail(tickets, error)
             return
@@ -564,11 +557,11 @@ class EventStore:
         self._last_recorded_at = recorded_at
         # Committed: what the batch read and wrote is now the journal's truth.
         self._versions.put_many(versions_now)
-        if aggregate_rows:
+        if written:
             with self._cache_lock:
                 self._commits += 1
-                self._touched.append((self._commits, frozenset(aggregate_rows)))
-                self._aggregates.discard_many(aggregate_rows)
+                self._touched.append((self._commits, frozenset(written)))
+                self._aggregates.discard_many(written)
         self._committed = last_sequence
         if self._sealer is not None and event_values:
             self._sealer.committed_more()
@@ -577,8 +570,10 @@ class EventStore:
 
     def _plan(
         self, connection: sqlite3.Connection, tickets: list[_Ticket]
-    ) -> tuple[list[object], dict[str, journal.AggregateRow], list[journal.ScanInsert], int, int, dict[str, int]]:
-        """Decide every append of the batch in order: sequence numbers, versions, replays and refusals."""
+    ) -> tuple[list[object], set[str], list[journal.ScanInsert], int, int, dict[str, int]]:
+        """Decide every append of the batch in order: sequence numbers, versions, replays and refusals; returns
+        the events' rows, the aggregates they write, the scans' rows, the commit's time, the last sequence_num
+        and every aggregate's version after the batch."""
         # The commit's time, from the store's clock, never before the previous commit's: recorded_at follows
         # sequence order even if the wall clock steps back.
         recorded_at = max(journal.to_microseconds(datetime.now(UTC)), self._last_recorded_at)
@@ -597,7 +592,7 @@ class EventStore:
         versions_now = current.versions
         batch_scans: dict[str, tuple[Append, _Assigned]] = {}
         event_values: list[object] = []  # the events' rows, flat: what the INSERT binds
-        aggregate_rows: dict[str, journal.AggregateRow] = {}
+        written: set[str] = set()
         scan_rows: list[journal.ScanInsert] = []
         sequence = self._last_sequence
         for ticket in tickets:
@@ -634,7 +629,7 @@ class EventStore:
                     versions.append(version)
                     event_values += (sequence, version, recorded_at)
                     event_values += tail
-                    aggregate_rows[aggregate_id] = (aggregate_id, tail[_TAIL_TYPE], version)
+                    written.add(aggregate_id)
                 assigned: _Assigned = (first, tuple(versions), moment)
                 if scan_id is not None:
                     has_events = bool(versions)
@@ -650,7 +645,7 @@ class EventStore:
                     )
                     batch_scans[scan_id] = (append, assigned)
                 outcomes.append(assigned)
-        return event_values, aggregate_rows, scan_rows, recorded_at, sequence, versions_now
+        return event_values, written, scan_rows, recorded_at, sequence, versions_now
 
     def _fail(self, tickets: list[_Ticket], error: Exception) -> None:
         log.error("journal commit failed; %d appends not acknowledged: %s", len(tickets), error)

@@ -1,7 +1,9 @@
 """The write-ahead journal: one SQLite file (WAL, synchronous=FULL) that acknowledges events.
 
-It holds every event (`events`), each aggregate's current version (`aggregates`), the scan_id index with the
-outcome a retry must see again (`scans`) and a cache of the lake's sealed high-water mark (`seal`). Times are
+It holds every event (`events`), the scan_id index with the outcome a retry must see again (`scans`) and a
+cache of the lake's sealed high-water mark (`seal`). An aggregate's current version is its events' highest,
+read from the UNIQUE (aggregate_id, aggregate_version) index: one source of truth, and one B-tree page fewer
+for every aggregate a commit touches (format 1 kept a copy in an `aggregates` table). Times are
 integer microseconds since the Unix epoch, UTC: exact, compact, and cheap to bind and to turn into Arrow
 timestamps. Only the store's writer thread writes (one connection); every other thread reads through its own
 connection, which WAL lets run beside the writer.
@@ -29,7 +31,7 @@ from core.events import EVENT_TYPES, PayloadValue, payload_fields
 from core.upcasting import upcast, upcast_payload
 from projections.lake.schema import LAKE_SCHEMA, PARTITION_COLUMN, UTC_MICROSECONDS
 
-JOURNAL_FORMAT: Final = 1  # PRAGMA user_version: bump with a migration when the tables change
+JOURNAL_FORMAT: Final = 2  # PRAGMA user_version: bump with a migration when the tables change (see _MIGRATIONS)
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND: Final = timedelta(microseconds=1)
 # The largest IN (...) list per query: far below SQLite's 32766 bound-parameter limit, big enough to amortise.
@@ -59,11 +61,6 @@ CREATE TABLE IF NOT EXISTS events (
     payload TEXT NOT NULL,
     UNIQUE (aggregate_id, aggregate_version)
 );
-CREATE TABLE IF NOT EXISTS aggregates (
-    aggregate_id TEXT PRIMARY KEY,
-    aggregate_type TEXT NOT NULL,
-    version INTEGER NOT NULL
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS scans (
     scan_id TEXT PRIMARY KEY,
     fingerprint TEXT,
@@ -84,9 +81,7 @@ _INSERT_EVENT_HEAD: Final = (
     "INSERT INTO events (sequence_num, aggregate_version, recorded_at, aggregate_type, aggregate_id, event_type,"
     " schema_version, occurred_at, job_id, sheet_id, card_unit_id, station_id, operator_id, scan_id, payload)"
 )
-_INSERT_AGGREGATE_HEAD: Final = "INSERT INTO aggregates (aggregate_id, aggregate_type, version)"
 _EVENT_WIDTH: Final = 15
-_UPSERT_AGGREGATE_TAIL: Final = " ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version"
 _INSERT_SCAN_HEAD: Final = (
     "INSERT INTO scans (scan_id, fingerprint, first_sequence, last_sequence, outcome, recorded_at)"
 )
@@ -166,12 +161,33 @@ def connect(path: Path, *, writer: bool) -> sqlite3.Connection:
     return connection
 
 
+# What brings a journal of format N - 1 to format N, run in one transaction with the new user_version.
+_MIGRATIONS: Final = {
+    # The versions table went: the events' own index answers it (see the module docstring).
+    2: "DROP TABLE IF EXISTS aggregates;",
+}
+
+
 def create_tables(connection: sqlite3.Connection) -> None:
+    """Create the tables of a new journal, or migrate an older one to JOURNAL_FORMAT."""
     version = int(connection.execute("PRAGMA user_version").fetchone()[0])
     if version > JOURNAL_FORMAT:
         raise RuntimeError(f"journal format {version} is newer than this code's {JOURNAL_FORMAT}")
-    connection.executescript(_SCHEMA)
-    connection.execute(f"PRAGMA user_version = {JOURNAL_FORMAT}")
+    if version == JOURNAL_FORMAT:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                connection.execute(statement)
+        for step in range(max(version, 1) + 1, JOURNAL_FORMAT + 1):
+            connection.execute(_MIGRATIONS[step])
+        connection.execute(f"PRAGMA user_version = {JOURNAL_FORMAT}")
+        connection.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            connection.execute("ROLLBACK")
+        raise
 
 
 class Readers:
@@ -221,15 +237,33 @@ def recorded_at_of(connection: sqlite3.Connection, sequence_num: int) -> datetim
 
 
 def versions_of(connection: sqlite3.Connection, aggregate_ids: Sequence[str]) -> dict[str, int]:
-    """Current versions of the aggregates that exist; absent ids do not exist yet (version 0)."""
+    """Current versions of the aggregates that exist; absent ids do not exist yet (version 0).
+
+    Each is one step down the (aggregate_id, aggregate_version) index to its last entry (SQLite's max()
+    optimization in a correlated subquery), however long the aggregate's history: a GROUP BY would walk it.
+    """
     found: dict[str, int] = {}
     for start in range(0, len(aggregate_ids), LOOKUP_CHUNK):
         chunk = aggregate_ids[start : start + LOOKUP_CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        found.update(
-            connection.execute(f"SELECT aggregate_id, version FROM aggregates WHERE aggregate_id IN ({marks})", chunk)
-        )
+        for aggregate_id, version in connection.execute(_versions_query(len(chunk)), chunk):
+            if version is not None:
+                found[aggregate_id] = version
     return found
+
+
+_VERSION_QUERIES: dict[int, str] = {}
+
+
+def _versions_query(size: int) -> str:
+    query = _VERSION_QUERIES.get(size)
+    if query is None:
+        ids = ", ".join(["(?)"] * size)
+        query = _VERSION_QUERIES[size] = (
+            f"WITH wanted (aggregate_id) AS (VALUES {ids}) SELECT aggregate_id,"
+            " (SELECT max(aggregate_version) FROM events WHERE events.aggregate_id = wanted.aggregate_id)"
+            " FROM wanted"
+        )
+    return query
 
 
 ScanRow = tuple[str, str | None, int | None, int | None, str | None]
@@ -528,7 +562,6 @@ def _as_lake_table(parsed: pa.Table) -> pa.Table:
 # --- writes -------------------------------------------------------------------------------------------
 
 EventRow = tuple[object, ...]
-AggregateRow = tuple[str, str, int]
 ScanInsert = tuple[str, str | None, int | None, int | None, str | None, int]
 
 # Rows go in as multi-row INSERTs of these sizes (full statements of 512 rows, then the remainder in binary
@@ -578,7 +611,6 @@ def commit(
     *,
     events: Sequence[EventRow] = (),
     event_values: list[object] | None = None,
-    aggregates: Sequence[AggregateRow],
     scans: Sequence[ScanInsert],
     seal_mark: tuple[int, int] | None,
 ) -> None:
@@ -592,7 +624,6 @@ def commit(
         _insert_many(connection, _INSERT_EVENT_HEAD, _EVENT_WIDTH, "", events)
         if event_values:
             _insert_flat(connection, _INSERT_EVENT_HEAD, _EVENT_WIDTH, "", event_values)
-        _insert_many(connection, _INSERT_AGGREGATE_HEAD, 3, _UPSERT_AGGREGATE_TAIL, aggregates)
         _insert_many(connection, _INSERT_SCAN_HEAD, 6, "", scans)
         if seal_mark is not None:
             connection.execute(UPSERT_SEAL, seal_mark)

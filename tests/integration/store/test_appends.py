@@ -1,7 +1,9 @@
 """Appends: atomic, version-checked, idempotent on scan_id, gapless, durable or refused."""
 
+import contextlib
 import json
 import random
+import sqlite3
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +23,7 @@ from projections.store import (
     EventStore,
     JournalInUse,
     ScanIdReused,
+    journal,
 )
 from projections.store.event_store import (
     _microseconds_of,
@@ -240,6 +243,41 @@ def test_appends_survive_a_restart_and_numbering_goes_on(data_dir: DataDir) -> N
         later = store.append(Append(events=(sheet_completed("J1044-S001"),), expected_versions={"J1044-S001": 1}))
         assert [(e.sequence_num, e.aggregate_version) for e in later.events] == [(2, 2)]
         assert later.events[0].recorded_at >= first.events[0].recorded_at
+
+
+def test_after_a_restart_versions_come_from_the_events_however_long_the_history(data_dir: DataDir) -> None:
+    sheet = "J1044-S001"
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(press_scan(sheet, "scan-0"))
+        for version in range(1, 600):
+            store.append(Append(events=(sheet_completed(sheet),), expected_versions={sheet: version}))
+        store.append(press_scan("J1044-S002", "scan-1"))
+    with EventStore(data_dir, start_sealer=False) as store:  # nothing cached: the journal answers
+        assert store.versions([sheet, "J1044-S002", "J1044-S003"]) == {sheet: 600, "J1044-S002": 1, "J1044-S003": 0}
+        with pytest.raises(ConcurrencyConflict):
+            store.append(Append(events=(sheet_completed(sheet),), expected_versions={sheet: 599}))
+        later = store.append(Append(events=(sheet_completed(sheet),), expected_versions={sheet: 600}))
+        assert later.events[0].aggregate_version == 601
+
+
+def test_a_journal_of_the_first_format_loses_its_copy_of_the_versions_and_keeps_its_events(data_dir: DataDir) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(press_scan("J1044-S001", "scan-1"))
+    # Format 1 kept each aggregate's version in a table of its own; give it a wrong one to show it is not read.
+    with contextlib.closing(sqlite3.connect(data_dir.journal_path)) as old:
+        old.execute("CREATE TABLE aggregates (aggregate_id TEXT PRIMARY KEY, aggregate_type TEXT, version INTEGER)")
+        old.execute("INSERT INTO aggregates VALUES ('J1044-S001', 'sheet', 7)")
+        old.execute("PRAGMA user_version = 1")
+        old.commit()
+    with EventStore(data_dir, start_sealer=False) as store:
+        assert store.versions(["J1044-S001"]) == {"J1044-S001": 1}
+        assert store.lookup_scan("scan-1") is not None
+        store.append(Append(events=(sheet_completed("J1044-S001"),), expected_versions={"J1044-S001": 1}))
+    with contextlib.closing(sqlite3.connect(data_dir.journal_path)) as migrated:
+        assert migrated.execute("PRAGMA user_version").fetchone() == (journal.JOURNAL_FORMAT,)
+        tables = {name for (name,) in migrated.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"events", "scans", "seal"}
+        assert migrated.execute("SELECT count(*) FROM events").fetchone() == (2,)
 
 
 def test_a_second_writer_on_the_same_journal_is_refused_but_a_reader_may_open_it(
