@@ -108,8 +108,9 @@ _FIELD_SEPARATOR: Final = "\x1f"
 _NULL_MARK: Final = "\x15"
 _NULLABLE_ORDER: Final = tuple(name for name in _JOURNAL_COLUMNS if name in _NULLABLE_COLUMNS)
 _LINE_FORMAT: Final = _FIELD_SEPARATOR.join("%d" if name in _INTEGER_COLUMNS else "%s" for name in _JOURNAL_COLUMNS)
+# The NULL mark as a literal in the SQL text, not char(21): a function call per NULL cost ~5% of rendering.
 _LINE_ARGUMENTS: Final = ", ".join(
-    f"coalesce({name}, char(21))" if name in _NULLABLE_COLUMNS else name for name in _JOURNAL_COLUMNS
+    f"ifnull({name}, '{_NULL_MARK}')" if name in _NULLABLE_COLUMNS else name for name in _JOURNAL_COLUMNS
 )
 _SELECT_LINES: Final = (
     "SELECT count(*), "
