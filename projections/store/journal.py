@@ -34,7 +34,8 @@ from projections.lake.schema import LAKE_SCHEMA, PARTITION_COLUMN, UTC_MICROSECO
 JOURNAL_FORMAT: Final = 2  # PRAGMA user_version: bump with a migration when the tables change (see _MIGRATIONS)
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND: Final = timedelta(microseconds=1)
-# The largest IN (...) list per query: far below SQLite's 32766 bound-parameter limit, big enough to amortise.
+# The most ids one lookup query binds (an IN list or a VALUES list): far below SQLite's 32766 bound-parameter
+# limit, big enough to amortise.
 LOOKUP_CHUNK: Final = 500
 WAL_AUTOCHECKPOINT_PAGES: Final = 1000  # SQLite's default: 4 MiB of 4 KiB pages
 # Page caches are per connection and bounded, so memory does not grow with the log: the writer keeps the
@@ -108,7 +109,7 @@ _FIELD_SEPARATOR: Final = "\x1f"
 _NULL_MARK: Final = "\x15"
 _NULLABLE_ORDER: Final = tuple(name for name in _JOURNAL_COLUMNS if name in _NULLABLE_COLUMNS)
 _LINE_FORMAT: Final = _FIELD_SEPARATOR.join("%d" if name in _INTEGER_COLUMNS else "%s" for name in _JOURNAL_COLUMNS)
-# The NULL mark as a literal in the SQL text, not char(21): a function call per NULL cost ~5% of rendering.
+# The NULL mark as a literal in the SQL text, not char(21): a function call per NULL cost ~4% of rendering.
 _LINE_ARGUMENTS: Final = ", ".join(
     f"ifnull({name}, '{_NULL_MARK}')" if name in _NULLABLE_COLUMNS else name for name in _JOURNAL_COLUMNS
 )
