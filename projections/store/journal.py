@@ -10,6 +10,7 @@ connection, which WAL lets run beside the writer.
 """
 
 import contextlib
+import functools
 import io
 import json
 import sqlite3
@@ -253,19 +254,14 @@ def versions_of(connection: sqlite3.Connection, aggregate_ids: Sequence[str]) ->
     return found
 
 
-_VERSION_QUERIES: dict[int, str] = {}
-
-
+@functools.cache  # at most LOOKUP_CHUNK sizes
 def _versions_query(size: int) -> str:
-    query = _VERSION_QUERIES.get(size)
-    if query is None:
-        ids = ", ".join(["(?)"] * size)
-        query = _VERSION_QUERIES[size] = (
-            f"WITH wanted (aggregate_id) AS (VALUES {ids}) SELECT aggregate_id,"
-            " (SELECT max(aggregate_version) FROM events WHERE events.aggregate_id = wanted.aggregate_id)"
-            " FROM wanted"
-        )
-    return query
+    ids = ", ".join(["(?)"] * size)
+    return (
+        f"WITH wanted (aggregate_id) AS (VALUES {ids}) SELECT aggregate_id,"
+        " (SELECT max(aggregate_version) FROM events WHERE events.aggregate_id = wanted.aggregate_id)"
+        " FROM wanted"
+    )
 
 
 ScanRow = tuple[str, str | None, int | None, int | None, str | None]

@@ -24,7 +24,7 @@ set (`A-<sheet>`, decisions refuse any other), and nothing happens to a voided c
 its removal from its set. The equivalence suite holds all of this to the reference.
 """
 
-from projections.views.sql import CARD_COMPLETIONS, event_type, event_types, payload_schema
+from projections.views.sql import CARD_COMPLETIONS, event_type, event_type_codes, event_types, payload_schema
 
 CARD_UNIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("card_unit_id", "VARCHAR"),
@@ -105,7 +105,7 @@ _K_QA = 8 + CARD_COMPLETIONS.index("QAResultRecorded")
 _K_SERIAL = 8 + CARD_COMPLETIONS.index("SerialNumberApplied")
 _K_MEMORABILIA = 8 + CARD_COMPLETIONS.index("MemorabiliaInserted")
 _COMPLETION = f"k >= {_K_COMPLETED} AND (k <> {_K_QA} OR fact.result = 'PASS')"
-_KIND_CASES = " ".join(f"WHEN {event_type(name)} THEN {code}" for code, name in enumerate(_KINDS, start=1))
+_KIND_CASES = event_type_codes(_KINDS)
 
 
 def partial_sql(events: str, previous_assemblies: str | None = None) -> str:

@@ -7,15 +7,13 @@ compared with the product's standard minutes for the operation (through the job'
 """
 
 from core.events import COMPLETING_EVENT_TYPES
-from projections.views.sql import event_type, event_types, payload_schema
+from projections.views.sql import event_type, event_type_codes, event_types, payload_schema
 
 STARTED = event_type("OperationStarted")
 COMPLETIONS = event_types(COMPLETING_EVENT_TYPES)
 FACTS = payload_schema((("operation_id", "VARCHAR"), ("station_id", "VARCHAR"), ("result", "VARCHAR")))
 # Completing event types as small codes inside the window (1-based positions in the list literal).
-_KIND_CASES = " ".join(
-    f"WHEN {event_type(name)} THEN {code}" for code, name in enumerate(COMPLETING_EVENT_TYPES, start=1)
-)
+_KIND_CASES = event_type_codes(COMPLETING_EVENT_TYPES)
 _COMPLETION_NAMES = "[" + ", ".join(event_type(name) for name in COMPLETING_EVENT_TYPES) + "]"
 
 

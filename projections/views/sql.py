@@ -25,6 +25,12 @@ def event_types(names: Iterable[str]) -> str:
     return "(" + ", ".join(event_type(name) for name in names) + ")"
 
 
+def event_type_codes(names: Sequence[str]) -> str:
+    """The WHEN arms of `CASE event_type ... END` giving each name its 1-based position: an event type as a
+    small integer inside a fold, where a string would widen every row it sorts or groups."""
+    return " ".join(f"WHEN {event_type(name)} THEN {code}" for code, name in enumerate(names, start=1))
+
+
 def timestamp_literal(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"a cut needs a timezone-aware time, got {moment!r}")
