@@ -62,13 +62,12 @@ from core.commands import (
 from core.decisions import decide
 from core.envelope import EventContext, PendingEvent, RecordedEvent
 from core.errors import DomainError, InvalidCommand, InvalidId, NotAuthorized, RuleViolation, UnknownEntity
-from core.events import to_payload
 from core.factory import Factory
 from core.ids import job_id as format_job_id
 from core.ids import parse_card_unit_id
 from core.routing import Scan, interpret_scan
 from core.sheet import SheetState
-from projections.store import Append, AppendResult, EventStore
+from projections.store import Append, AppendResult, EventStore, payload_text
 from projections.store.errors import ConcurrencyConflict, DurabilityError, ScanIdReused
 
 log = logging.getLogger("cardtrace.ingest.scans")
@@ -101,7 +100,12 @@ class OutcomeEvent:
     aggregate_version: int
     occurred_at: datetime
     recorded_at: datetime
-    payload: dict[str, Any]
+    payload_json: str  # the payload as the journal keeps it: answers pass it on as text, not parsed and encoded
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.payload_json)
+        return document
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -176,7 +180,7 @@ def outcome_events(recorded: Iterable[RecordedEvent]) -> tuple[OutcomeEvent, ...
             aggregate_version=event.aggregate_version,
             occurred_at=event.occurred_at,
             recorded_at=event.recorded_at,
-            payload=to_payload(event.event),
+            payload_json=payload_text(event.event),
         )
         for event in recorded
     )

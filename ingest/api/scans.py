@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from core.routing import Scan
 from ingest.api.plant import plant_of
-from ingest.api.render import json_response, scan_body, scan_result_body, scan_status
+from ingest.api.render import scan_json, scan_result_json, scan_status, text_response
 from ingest.auth import actor_of, credential_of, permitted
 from ingest.errors import (
     MAX_BODY_BYTES,
@@ -72,7 +72,7 @@ async def post_scan(request: Request) -> Response:
     scan = parse_scan(await limited_body(request, MAX_BODY_BYTES))
     plant = plant_of(request)
     outcome = await plant.scans.submit_scan_async(scan, actor_of(credential), plant.commit, station=credential.station)
-    return json_response(scan_body(outcome), scan_status(outcome))
+    return text_response(scan_json(outcome), scan_status(outcome))
 
 
 def parse_scan(raw: bytes) -> Scan:
@@ -111,8 +111,10 @@ async def post_scans(request: Request, credential: Annotated[Credential, Depends
     answers = iter(
         await run_in_threadpool(service.submit_scans, valid, actor_of(credential), station=credential.station)
     )
-    results = [scan_result_body(scan_id, next(answers) if isinstance(scan, Scan) else scan) for scan_id, scan in parsed]
-    return json_response({"results": results})
+    results = ",".join(
+        scan_result_json(scan_id, next(answers) if isinstance(scan, Scan) else scan) for scan_id, scan in parsed
+    )
+    return text_response(f'{{"results":[{results}]}}')
 
 
 def parse_batch(raw: bytes) -> list[tuple[str, Scan | Exception]] | Response:

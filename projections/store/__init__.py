@@ -39,7 +39,7 @@ from projections.store.errors import (
     ScanIdReused,
     SealerBusy,
 )
-from projections.store.event_store import Append, AppendResult, EventStore
+from projections.store.event_store import Append, AppendResult, EventStore, payload_text
 
 __all__ = [
     "Append",
@@ -52,4 +52,5 @@ __all__ = [
     "LakeCorrupted",
     "ScanIdReused",
     "SealerBusy",
+    "payload_text",
 ]

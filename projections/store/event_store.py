@@ -854,6 +854,11 @@ PAYLOAD_CACHE_SIZE: Final = 8_192
 _payloads: dict[tuple[object, ...], str] = {}
 
 
+def payload_text(event: DomainEvent) -> str:
+    """The JSON text the journal keeps for this event's payload (`payload_json`, from the cache when recent)."""
+    return _payload_of(event, _SHAPES.get(type(event)) or _shape_of(type(event)))
+
+
 def _payload_of(event: DomainEvent, shape: _EventShape) -> str:
     values = shape.values(event)
     types = tuple(map(type, values))

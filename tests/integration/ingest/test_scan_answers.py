@@ -1,0 +1,67 @@
+"""A scan's answer, written as JSON text, says exactly what the store recorded (checked against the journal)."""
+
+import json
+from typing import Any
+
+from core.errors import UnknownEntity
+from core.events import to_payload
+from ingest.api.render import scan_json, scan_result_json
+from ingest.service import ScanOutcome
+from projections.store import EventStore
+from tests.integration.ingest.conftest import OPERATOR, ScanDesk
+
+
+def _expected_answer(outcome: ScanOutcome, store: EventStore) -> dict[str, Any]:
+    """The answer's document built the slow, obvious way: each event read back from the journal."""
+    recorded = {event.sequence_num: event for event in store.read(0, 10_000)}
+    return {
+        "scan_id": outcome.scan_id,
+        "entity_id": outcome.entity_id,
+        "state": outcome.state,
+        "command": outcome.command,
+        "replayed": outcome.replayed,
+        "events": [
+            {
+                "event_type": recorded[event.sequence_num].event_type,
+                "sequence_num": event.sequence_num,
+                "aggregate_type": recorded[event.sequence_num].aggregate_type,
+                "aggregate_id": recorded[event.sequence_num].aggregate_id,
+                "aggregate_version": recorded[event.sequence_num].aggregate_version,
+                "occurred_at": recorded[event.sequence_num].occurred_at.isoformat(),
+                "recorded_at": recorded[event.sequence_num].recorded_at.isoformat(),
+                "payload": json.loads(json.dumps(to_payload(recorded[event.sequence_num].event))),
+            }
+            for event in outcome.events
+        ],
+    }
+
+
+def test_a_failed_qa_answer_carries_the_recorded_events_with_their_payloads(desk: ScanDesk, store: EventStore) -> None:
+    sheet = f"{desk.new_job()}-S001"
+    desk.cut(sheet)
+    # Text a naive writer would break: quotes, a backslash, a line break and non-ASCII letters.
+    reason = 'smudge "near" the \\ corner\nfoil — ünder the logo'
+    failed = desk.scan(f"{sheet}-03", "QA-BENCH-1", result="FAIL", failure_reason=reason, failure_codes=("SMUDGE",))
+    answer = json.loads(scan_json(failed))
+    assert answer == _expected_answer(failed, store)
+    assert answer["events"][-1]["payload"]["failure_reason"] == reason
+    assert [event["event_type"] for event in answer["events"]] == ["OperationStarted", "QAResultRecorded"]
+
+
+def test_a_replayed_answer_and_a_batch_entry_read_the_same_as_the_first(desk: ScanDesk, store: EventStore) -> None:
+    sheet = f"{desk.new_job()}-S001"
+    scan = desk.make(sheet, "PRESS-1")
+    first = desk.service.submit_scan(scan, OPERATOR)
+    again = desk.service.submit_scan(scan, OPERATOR)
+    assert json.loads(scan_json(again)) == {**json.loads(scan_json(first)), "replayed": True}
+    entry = json.loads(scan_result_json('scan "7"', first))
+    assert entry == {"scan_id": 'scan "7"', "status": 201, "outcome": _expected_answer(first, store)}
+    assert json.loads(scan_result_json("s-8", again))["status"] == 200
+
+
+def test_a_refused_batch_entry_names_its_error() -> None:
+    entry = json.loads(scan_result_json("s-9", UnknownEntity("no sheet J9999-S001")))
+    assert entry["scan_id"] == "s-9"
+    assert entry["outcome"] is None
+    assert entry["status"] == 404
+    assert "J9999-S001" in entry["detail"]
