@@ -3,10 +3,13 @@
 import json
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from core.errors import UnknownEntity
 from core.events import to_payload
 from ingest.api.render import scan_json, scan_result_json
-from ingest.service import ScanOutcome
+from ingest.service import ScanOutcome, outcome_json, rejection_json
 from projections.store import EventStore
 from tests.integration.ingest.conftest import OPERATOR, ScanDesk
 
@@ -65,3 +68,15 @@ def test_a_refused_batch_entry_names_its_error() -> None:
     assert entry["outcome"] is None
     assert entry["status"] == 404
     assert "J9999-S001" in entry["detail"]
+
+
+@given(st.text(), st.text(), st.text())
+def test_the_stored_outcome_is_the_json_of_the_decision_to_the_byte(first: str, second: str, third: str) -> None:
+    # What a retry reads back must not change with how it is written: journals already hold dumps' text.
+    compact = (",", ":")
+    assert outcome_json(first, second, third) == json.dumps(
+        {"entity_id": first, "state": second, "command": third}, separators=compact
+    )
+    assert rejection_json(first, second) == json.dumps(
+        {"rejected": {"error": first, "detail": second}}, separators=compact
+    )
