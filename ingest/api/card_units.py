@@ -9,7 +9,7 @@ from core.errors import InvalidId
 from core.ids import parse_card_unit_id
 from ingest.api.plant import answer, plant_of
 from ingest.api.reading import time_travel
-from ingest.api.render import json_response, replacement_body, void_body
+from ingest.api.render import json_response, replacement_json, text_response, void_json
 from ingest.auth import actor_of, permitted
 from ingest.queries import TimeTravel
 from ingest.schemas import CardUnitOut, ReplacementIn, ReplacementOut, VoidIn, VoidOut, refusals
@@ -41,7 +41,7 @@ def post_void(
     credential: Annotated[Credential, Depends(permitted("void"))],
 ) -> Response:
     outcome = plant_of(request).scans.void_card_unit(card_unit_id, reason=body.reason, actor=actor_of(credential))
-    return json_response(void_body(outcome))
+    return text_response(void_json(outcome))
 
 
 @router.post(
@@ -62,7 +62,7 @@ def post_replacement(
         actor=actor_of(credential),
         printed_on_sheet_id=body.printed_on_sheet_id if body else None,
     )
-    return json_response(replacement_body(outcome), 201)
+    return text_response(replacement_json(outcome), 201)
 
 
 @router.get(

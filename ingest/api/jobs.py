@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from ingest.api.plant import answer, plant_of
 from ingest.api.reading import time_travel
-from ingest.api.render import job_body, json_response
+from ingest.api.render import job_json, json_response, text_response
 from ingest.auth import actor_of, permitted
 from ingest.queries import TimeTravel
 from ingest.schemas import EstimatedCompletionOut, JobId, JobIn, JobOut, JobsOut, ProgressOut, refusals
@@ -34,7 +34,7 @@ def post_job(body: JobIn, request: Request, credential: Annotated[Credential, De
         job_id=body.job_id,
         actor=actor_of(credential),
     )
-    return json_response(job_body(outcome), 201)
+    return text_response(job_json(outcome), 201)
 
 
 @router.get("/jobs", response_model=JobsOut, summary="Every job", responses=refusals())

@@ -44,23 +44,6 @@ def feed_response(page: FeedPage) -> Response:
     return Response(body.encode("utf-8"), media_type="application/json")
 
 
-def event_body(event: OutcomeEvent) -> dict[str, Any]:
-    return {
-        "event_type": event.event_type,
-        "sequence_num": event.sequence_num,
-        "aggregate_type": event.aggregate_type,
-        "aggregate_id": event.aggregate_id,
-        "aggregate_version": event.aggregate_version,
-        "occurred_at": event.occurred_at.isoformat(),
-        "recorded_at": event.recorded_at.isoformat(),
-        "payload": event.payload,
-    }
-
-
-def events_body(events: Iterable[OutcomeEvent]) -> list[dict[str, Any]]:
-    return [event_body(event) for event in events]
-
-
 def scan_json(outcome: ScanOutcome) -> str:
     """A scan's answer as JSON text: what the floor waits for on every scan, so it is written directly, each
     payload passed on as the journal's text (parsing and encoding the documents again cost more than the rest)."""
@@ -73,7 +56,7 @@ def scan_json(outcome: ScanOutcome) -> str:
 
 
 def _event_json(event: OutcomeEvent) -> str:
-    # The keys and values of `event_body`; times are ISO 8601 text, which needs no escaping.
+    # One recorded event as every write answers it (`EventOut`); ISO 8601 times need no escaping.
     return (
         f'{{"event_type":{_string(event.event_type)},"sequence_num":{event.sequence_num:d},'
         f'"aggregate_type":{_string(event.aggregate_type)},"aggregate_id":{_string(event.aggregate_id)},'
@@ -102,25 +85,29 @@ def scan_result_json(scan_id: str, result: ScanOutcome | Exception) -> str:
     )
 
 
-def job_body(outcome: JobOutcome) -> dict[str, Any]:
-    return {
+def job_json(outcome: JobOutcome) -> str:
+    body = {
         "job_id": outcome.job_id,
         "product_id": outcome.product_id,
         "customer": outcome.customer,
         "due_date": outcome.due_date,
         "sets": outcome.sets,
         "sheets": list(outcome.sheets),
-        "events": events_body(outcome.events),
     }
+    return _with_events(body, outcome.events)
 
 
-def void_body(outcome: CommandOutcome) -> dict[str, Any]:
-    return {"card_unit_id": outcome.entity_id, "status": "voided", "events": events_body(outcome.events)}
+def void_json(outcome: CommandOutcome) -> str:
+    return _with_events({"card_unit_id": outcome.entity_id, "status": "voided"}, outcome.events)
 
 
-def replacement_body(outcome: ReplacementOutcome) -> dict[str, Any]:
-    return {
-        "card_unit_id": outcome.card_unit_id,
-        "replacement_id": outcome.replacement_id,
-        "events": events_body(outcome.events),
-    }
+def replacement_json(outcome: ReplacementOutcome) -> str:
+    return _with_events(
+        {"card_unit_id": outcome.card_unit_id, "replacement_id": outcome.replacement_id}, outcome.events
+    )
+
+
+def _with_events(body: Mapping[str, Any], events: Iterable[OutcomeEvent]) -> str:
+    """`body` (not empty) as JSON text with an `events` member last, each event written as a scan's answer writes
+    it: an office command's answer, where the few fields before the events are not worth a template."""
+    return f'{_ENCODER.encode(body)[:-1]},"events":[{",".join(map(_event_json, events))}]}}'

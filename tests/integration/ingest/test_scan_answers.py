@@ -1,6 +1,7 @@
 """A scan's answer, written as JSON text, says exactly what the store recorded (checked against the journal)."""
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import given
@@ -8,34 +9,38 @@ from hypothesis import strategies as st
 
 from core.errors import UnknownEntity
 from core.events import to_payload
-from ingest.api.render import scan_json, scan_result_json
-from ingest.service import ScanOutcome, outcome_json, rejection_json
+from ingest.api.render import job_json, scan_json, scan_result_json, void_json
+from ingest.service import OutcomeEvent, ScanOutcome, outcome_json, rejection_json
 from projections.store import EventStore
-from tests.integration.ingest.conftest import OPERATOR, ScanDesk
+from tests.integration.ingest.conftest import MANAGER, OPERATOR, PLANNER, ScanDesk
+
+
+def _expected_events(events: Sequence[OutcomeEvent], store: EventStore) -> list[dict[str, Any]]:
+    """The answer's events built the slow, obvious way: each read back from the journal."""
+    recorded = {event.sequence_num: event for event in store.read(0, 10_000)}
+    return [
+        {
+            "event_type": recorded[event.sequence_num].event_type,
+            "sequence_num": event.sequence_num,
+            "aggregate_type": recorded[event.sequence_num].aggregate_type,
+            "aggregate_id": recorded[event.sequence_num].aggregate_id,
+            "aggregate_version": recorded[event.sequence_num].aggregate_version,
+            "occurred_at": recorded[event.sequence_num].occurred_at.isoformat(),
+            "recorded_at": recorded[event.sequence_num].recorded_at.isoformat(),
+            "payload": json.loads(json.dumps(to_payload(recorded[event.sequence_num].event))),
+        }
+        for event in events
+    ]
 
 
 def _expected_answer(outcome: ScanOutcome, store: EventStore) -> dict[str, Any]:
-    """The answer's document built the slow, obvious way: each event read back from the journal."""
-    recorded = {event.sequence_num: event for event in store.read(0, 10_000)}
     return {
         "scan_id": outcome.scan_id,
         "entity_id": outcome.entity_id,
         "state": outcome.state,
         "command": outcome.command,
         "replayed": outcome.replayed,
-        "events": [
-            {
-                "event_type": recorded[event.sequence_num].event_type,
-                "sequence_num": event.sequence_num,
-                "aggregate_type": recorded[event.sequence_num].aggregate_type,
-                "aggregate_id": recorded[event.sequence_num].aggregate_id,
-                "aggregate_version": recorded[event.sequence_num].aggregate_version,
-                "occurred_at": recorded[event.sequence_num].occurred_at.isoformat(),
-                "recorded_at": recorded[event.sequence_num].recorded_at.isoformat(),
-                "payload": json.loads(json.dumps(to_payload(recorded[event.sequence_num].event))),
-            }
-            for event in outcome.events
-        ],
+        "events": _expected_events(outcome.events, store),
     }
 
 
@@ -80,3 +85,26 @@ def test_the_stored_outcome_is_the_json_of_the_decision_to_the_byte(first: str, 
     assert rejection_json(first, second) == json.dumps(
         {"rejected": {"error": first, "detail": second}}, separators=compact
     )
+
+
+def test_office_answers_carry_their_recorded_events_after_their_own_fields(desk: ScanDesk, store: EventStore) -> None:
+    job = desk.service.create_job(
+        product="base-18up", sets=2, customer='Topps "Chrome"', due_date="2026-12-01", actor=PLANNER
+    )
+    answer = json.loads(job_json(job))
+    assert answer == {
+        "job_id": job.job_id,
+        "product_id": "base-18up",
+        "customer": 'Topps "Chrome"',
+        "due_date": "2026-12-01",
+        "sets": 2,
+        "sheets": list(job.sheets),
+        "events": _expected_events(job.events, store),
+    }
+    desk.cut(job.sheets[0])
+    voided = desk.service.void_card_unit(f"{job.sheets[0]}-04", reason="torn corner", actor=MANAGER)
+    assert json.loads(void_json(voided)) == {
+        "card_unit_id": f"{job.sheets[0]}-04",
+        "status": "voided",
+        "events": _expected_events(voided.events, store),
+    }
