@@ -2,6 +2,10 @@
 
 The plain token is printed once and never stored; the file maps each token's hash to who holds it (role,
 subject, station binding, when it was issued). The file is replaced atomically and readable by its owner only.
+A revoked token moves from the `tokens` table to the `revoked` one, with when it was revoked: the server
+reads only `tokens`, so it stops honouring the token within REFRESH_SECONDS, and the plant keeps a record of
+who held access when. A token is named by its *id*, the first TOKEN_ID_LENGTH hex digits of its hash, which
+`cardtrace token list` shows and `cardtrace token revoke` takes (the token itself is never shown again).
 
 >>> import tempfile, pathlib
 >>> from projections.data_dir import DataDir
@@ -9,6 +13,10 @@ subject, station binding, when it was issued). The file is replaced atomically a
 >>> token = issue_token(data, "operator", subject="OP-42", station="QA-BENCH-3")
 >>> TokenBook(data).credential(token).station
 'QA-BENCH-3'
+>>> [revoked.subject for revoked in revoke_tokens(data, subject="OP-42")]
+['OP-42']
+>>> TokenBook(data).credential(token) is None
+True
 """
 
 import contextlib
@@ -20,7 +28,7 @@ import secrets
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +42,8 @@ from projections.data_dir import DataDir
 ROLES: tuple[Role, ...] = get_args(Role)
 TOKEN_PREFIX = "ct_"
 REFRESH_SECONDS = 1.0  # how stale a known token may be: a token removed from the file stops working within this
+TOKEN_ID_LENGTH = 12  # hex digits of the hash that name a token in `token list` and `token revoke`
+_MIN_ID_PREFIX = 6  # a shorter prefix names too many tokens to be typed on purpose
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -44,6 +54,18 @@ class Credential:
     subject: str
     station: str | None
     issued_at: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IssuedToken:
+    """What the plant knows of a token it issued, never the token itself."""
+
+    token_id: str
+    role: str
+    subject: str
+    station: str | None
+    issued_at: str
+    revoked_at: str | None = None
 
 
 def token_digest(token: str) -> str:
@@ -65,10 +87,94 @@ def issue_token(data_dir: DataDir, role: str, subject: str | None = None, statio
     }
     path = data_dir.tokens_path
     with _exclusive(path):
-        tokens = _read(path)
+        tokens, revoked = _read_tables(path)
         tokens[digest] = entry
-        _write_atomically(path, {"tokens": tokens})
+        _write_atomically(path, {"tokens": tokens, "revoked": revoked})
     return token
+
+
+def list_tokens(data_dir: DataDir, *, include_revoked: bool = False) -> list[IssuedToken]:
+    """The tokens issued in `data_dir`, oldest first; the revoked ones too if asked."""
+    tokens, revoked = _read_tables(data_dir.tokens_path)
+    listed = [_issued(digest, entry) for digest, entry in tokens.items()]
+    if include_revoked:
+        listed += [_issued(digest, entry) for digest, entry in revoked.items()]
+    return sorted(listed, key=lambda issued: (issued.issued_at, issued.token_id))
+
+
+def revoke_tokens(
+    data_dir: DataDir, references: Sequence[str] = (), *, subject: str | None = None
+) -> list[IssuedToken]:
+    """Revoke the tokens named by `references` (token ids or id prefixes from `token list`, or whole tokens) and
+    every live token held by `subject`; returns what was revoked.
+
+    All or nothing: a reference that names no live token, or more than one, is an InvalidCommand and nothing is
+    revoked. A running server refuses a revoked token within REFRESH_SECONDS.
+    """
+    if not references and subject is None:
+        raise InvalidCommand("name the tokens to revoke: their ids (see `cardtrace token list`) or --subject")
+    path = data_dir.tokens_path
+    with _exclusive(path):
+        tokens, revoked = _read_tables(path)
+        chosen = [_resolve(reference, tokens, revoked) for reference in references]
+        if subject is not None:
+            held = [digest for digest, entry in tokens.items() if entry.get("subject") == subject]
+            if not held:
+                raise InvalidCommand(f"no live token is held by subject {subject!r}")
+            chosen += held
+        revoked_at = datetime.now(UTC).isoformat()
+        done: list[IssuedToken] = []
+        for digest in dict.fromkeys(chosen):  # once each, in the order named
+            entry = {**tokens.pop(digest), "revoked_at": revoked_at}
+            revoked[digest] = entry
+            done.append(_issued(digest, entry))
+        _write_atomically(path, {"tokens": tokens, "revoked": revoked})
+    return done
+
+
+def _resolve(reference: str, tokens: dict[str, dict[str, object]], revoked: dict[str, dict[str, object]]) -> str:
+    """The hash of the one live token `reference` names: a whole token, or a prefix of a token id."""
+    if reference.startswith(TOKEN_PREFIX):
+        whole = token_digest(reference)
+        shown = "that token"
+
+        def named(digest: str) -> bool:
+            return digest == whole
+    else:
+        prefix = reference.strip().lower()
+        if len(prefix) < _MIN_ID_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
+            raise InvalidCommand(
+                f"token id {reference!r} must be at least {_MIN_ID_PREFIX} hex digits of an id that "
+                "`cardtrace token list` shows"
+            )
+        shown = f"token id {reference!r}"
+
+        def named(digest: str) -> bool:
+            return digest.startswith(prefix)
+
+    matches = [digest for digest in tokens if named(digest)]
+    if len(matches) > 1:
+        ids = ", ".join(sorted(digest[:TOKEN_ID_LENGTH] for digest in matches))
+        raise InvalidCommand(f"{shown} names {len(matches)} tokens ({ids}): give more of the id")
+    if not matches:
+        gone = [entry for digest, entry in revoked.items() if named(digest)]
+        if gone:
+            raise InvalidCommand(f"{shown} was already revoked at {gone[0].get('revoked_at')}")
+        raise InvalidCommand(f"{shown} names no token issued by this plant")
+    return matches[0]
+
+
+def _issued(digest: str, entry: dict[str, object]) -> IssuedToken:
+    station = entry.get("station")
+    revoked_at = entry.get("revoked_at")
+    return IssuedToken(
+        token_id=digest[:TOKEN_ID_LENGTH],
+        role=str(entry.get("role", "")),
+        subject=str(entry.get("subject", "")),
+        station=str(station) if station is not None else None,
+        issued_at=str(entry.get("issued_at", "")),
+        revoked_at=str(revoked_at) if revoked_at is not None else None,
+    )
 
 
 class TokenBook:
@@ -85,7 +191,10 @@ class TokenBook:
         self._checked = -REFRESH_SECONDS
 
     def credential(self, token: str) -> Credential | None:
-        digest = token_digest(token)
+        return self.credential_of_digest(token_digest(token))
+
+    def credential_of_digest(self, digest: str) -> Credential | None:
+        """Who holds the token whose sha256 is `digest`, if it is live (issued and not revoked)."""
         self._refresh()
         known = self._credentials.get(digest)
         if known is None:
@@ -109,7 +218,8 @@ class TokenBook:
         with self._lock:
             if signature == self._signature:
                 return
-            self._credentials = {digest: _credential(entry) for digest, entry in _read(self._path).items()}
+            tokens, _ = _read_tables(self._path)
+            self._credentials = {digest: _credential(entry) for digest, entry in tokens.items()}
             self._signature = signature
 
 
@@ -126,17 +236,25 @@ def _credential(entry: dict[str, object]) -> Credential:
     )
 
 
-def _read(path: Path) -> dict[str, dict[str, object]]:
+def _read_tables(path: Path) -> tuple[dict[str, dict[str, object]], dict[str, dict[str, object]]]:
+    """The live tokens and the revoked ones, each by hash (a file written before revocation has no `revoked`)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}
+        return {}, {}
     except json.JSONDecodeError as error:
         raise InvalidCommand(f"{path}: token file is not valid JSON: {error}") from None
     tokens = document.get("tokens") if isinstance(document, dict) else None
     if not isinstance(tokens, dict):
         raise InvalidCommand(f"{path}: token file must be an object with a 'tokens' table")
-    return {str(digest): dict(entry) for digest, entry in tokens.items() if isinstance(entry, dict)}
+    revoked = document.get("revoked", {})
+    if not isinstance(revoked, dict):
+        raise InvalidCommand(f"{path}: the token file's 'revoked' must be a table")
+    return _entries(tokens), _entries(revoked)
+
+
+def _entries(table: dict[object, object]) -> dict[str, dict[str, object]]:
+    return {str(digest): dict(entry) for digest, entry in table.items() if isinstance(entry, dict)}
 
 
 @contextlib.contextmanager

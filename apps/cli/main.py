@@ -72,6 +72,27 @@ def _token(args: argparse.Namespace, data: DataDir) -> int:
     return 0
 
 
+def _token_list(args: argparse.Namespace, data: DataDir) -> int:
+    from apps.cli.tokens import print_tokens
+    from ingest.tokens import list_tokens
+
+    print_tokens(list_tokens(data, include_revoked=args.all), as_json=args.json)
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace, data: DataDir) -> int:
+    from apps.cli.tokens import print_tokens
+    from ingest.tokens import REFRESH_SECONDS, revoke_tokens
+
+    revoked = revoke_tokens(data, args.token_ids, subject=args.subject)
+    print_tokens(revoked, as_json=False)
+    print(
+        f"revoked {len(revoked)} token(s): a running server refuses them within {REFRESH_SECONDS:g} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _apps(args: argparse.Namespace, data: DataDir) -> int:
     from apps.dashboard.launch import run_apps
 
@@ -141,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--role", required=True, choices=ROLES)
     issue.add_argument("--subject", default=None)
     issue.add_argument("--station", default=None)
+    listing = token_commands.add_parser("list", help="the tokens issued here: id, role, subject, station, dates")
+    listing.set_defaults(run=_token_list)
+    listing.add_argument("--all", action="store_true", help="the revoked tokens too")
+    listing.add_argument("--json", action="store_true", help="JSON on stdout instead of a table")
+    revoke = token_commands.add_parser("revoke", help="stop tokens working (a lost scanner, a person who left)")
+    revoke.set_defaults(run=_token_revoke)
+    revoke.add_argument("token_ids", nargs="*", metavar="ID", help="a token id from `token list` (or the token)")
+    revoke.add_argument("--subject", default=None, help="every live token held by this subject")
 
     apps = command("apps", _apps, "run the Streamlit apps on the lake in --data")
     apps.add_argument("--port", type=int, default=8501)

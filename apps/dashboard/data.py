@@ -23,7 +23,7 @@ from core.events import COMPLETING_EVENT_TYPES
 from core.factory import OperatingHours
 from core.ids import parse_entity_id
 from core.reference import CARD_STATUSES, Cut
-from ingest.tokens import TokenBook
+from ingest.tokens import TokenBook, token_digest
 from projections import Lake, open_lake
 from projections.data_dir import DataDir, resolve_data_dir
 from projections.engine import reference_time
@@ -51,6 +51,7 @@ except ImportError as missing:
 
 DASHBOARD_ROLES: Final = ("planner", "analyst", "manager", "admin")
 VIEWER_KEY: Final = "cardtrace_viewer"
+ENDED_KEY: Final = "cardtrace_session_ended"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,6 +59,7 @@ class Viewer:
     subject: str
     role: str
     via: Literal["token", "oidc"]
+    token_digest: str | None = None  # the hash of the token signed in with, checked again at every run
 
 
 class AccessRefused(Exception):
@@ -74,8 +76,24 @@ def _token_book(root: str) -> TokenBook:
 
 
 def signed_in_viewer() -> Viewer | None:
+    """The viewer this session signed in as, while their token is still live: a token revoked with
+    `cardtrace token revoke` ends the sessions it opened at their next run (see `session_ended`)."""
     viewer = st.session_state.get(VIEWER_KEY)
-    return viewer if isinstance(viewer, Viewer) else None
+    if not isinstance(viewer, Viewer):
+        return None
+    if viewer.token_digest is not None:
+        live = _token_book(str(data_dir().root)).credential_of_digest(viewer.token_digest)
+        if live is None:
+            sign_out()
+            st.session_state[ENDED_KEY] = f"The token {viewer.subject} signed in with was revoked. Sign in again."
+            return None
+    return viewer
+
+
+def session_ended() -> str | None:
+    """Why the last session ended without the viewer signing out (once), if it did."""
+    reason = st.session_state.pop(ENDED_KEY, None)
+    return reason if isinstance(reason, str) else None
 
 
 def sign_in_with_token(token: str) -> Viewer:
@@ -88,7 +106,7 @@ def sign_in_with_token(token: str) -> Viewer:
         raise AccessRefused(f"The plant's token file cannot be read: {problem}") from None
     if credential is None:
         raise AccessRefused("This token was not issued by this plant. Issue one with `cardtrace token issue`.")
-    return _admit(credential.subject, credential.role, "token")
+    return _admit(credential.subject, credential.role, "token", digest=token_digest(presented))
 
 
 def oidc_configured() -> bool:
@@ -105,12 +123,12 @@ def sign_in_with_oidc(claims: Mapping[str, object]) -> Viewer:
     return _admit(subject, role, "oidc")
 
 
-def _admit(subject: str, role: str, via: Literal["token", "oidc"]) -> Viewer:
+def _admit(subject: str, role: str, via: Literal["token", "oidc"], *, digest: str | None = None) -> Viewer:
     if role not in DASHBOARD_ROLES:
         raise AccessRefused(
             f"{subject} holds role {role}; the dashboard is for the roles {', '.join(DASHBOARD_ROLES)}."
         )
-    viewer = Viewer(subject=subject, role=role, via=via)
+    viewer = Viewer(subject=subject, role=role, via=via, token_digest=digest)
     st.session_state[VIEWER_KEY] = viewer
     return viewer
 

@@ -20,6 +20,9 @@ def token_gate() -> data.Viewer | None:
     if data.oidc_configured():
         return oidc_gate()
     st.title("cardtrace")
+    ended = data.session_ended()
+    if ended is not None:
+        st.warning(ended, icon=":material/lock_clock:")
     with st.form("sign_in", clear_on_submit=True):
         token = st.text_input(
             "Access token",

@@ -42,6 +42,42 @@ def test_an_unknown_role_is_refused_by_token_issue(tmp_path: Path) -> None:
     assert "janitor" in refused.stderr
 
 
+def test_tokens_are_listed_by_id_and_revoked_by_id_or_subject(tmp_path: Path) -> None:
+    issued = [
+        cardtrace("token", "issue", "--role", "operator", "--subject", who, data=tmp_path) for who in ("OP-1", "OP-2")
+    ]
+    assert [run.returncode for run in issued] == [0, 0]
+    tokens = [run.stdout.splitlines()[-1] for run in issued]
+
+    listed = cardtrace("token", "list", "--json", data=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [row["subject"] for row in rows] == ["OP-1", "OP-2"]
+    assert not any(token in listed.stdout for token in tokens)
+    table = cardtrace("token", "list", data=tmp_path)
+    assert rows[0]["token_id"] in table.stdout
+    assert "OP-2" in table.stdout
+
+    revoked = cardtrace("token", "revoke", rows[0]["token_id"][:8], data=tmp_path)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "OP-1" in revoked.stdout
+    assert "revoked 1 token(s)" in revoked.stderr
+    by_subject = cardtrace("token", "revoke", "--subject", "OP-2", data=tmp_path)
+    assert by_subject.returncode == 0, by_subject.stderr
+
+    assert json.loads(cardtrace("token", "list", "--json", data=tmp_path).stdout) == []
+    everything = json.loads(cardtrace("token", "list", "--all", "--json", data=tmp_path).stdout)
+    assert [(row["subject"], row["revoked_at"] is not None) for row in everything] == [("OP-1", True), ("OP-2", True)]
+
+
+def test_revoking_an_unknown_token_fails_naming_it(tmp_path: Path) -> None:
+    cardtrace("token", "issue", "--role", "planner", data=tmp_path)
+    refused = cardtrace("token", "revoke", "0123456789ab", data=tmp_path)
+    assert refused.returncode != 0
+    assert "token id '0123456789ab' names no token issued by this plant" in refused.stderr
+    assert len(json.loads(cardtrace("token", "list", "--json", data=tmp_path).stdout)) == 1
+
+
 def test_a_short_simulation_leaves_a_log_that_rebuild_and_compact_work_on(tmp_path: Path) -> None:
     simulated = cardtrace("simulate", "--days", "0.25", "--seed", "3", data=tmp_path)
     assert simulated.returncode == 0, simulated.stderr

@@ -1,8 +1,11 @@
 """The token gate: nothing is shown before a planner, analyst, manager or admin token is presented."""
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ingest.tokens import REFRESH_SECONDS, issue_token, revoke_tokens
 from tests.apps.dashboard.conftest import ENTRYPOINT, FixturePlant, sign_in
 
 
@@ -68,6 +71,23 @@ def test_signing_out_brings_the_gate_back(plant: FixturePlant) -> None:
 
     assert [title.value for title in app.title] == ["cardtrace"]
     assert not shows_the_plant(app)
+
+
+def test_a_revoked_token_ends_the_dashboard_session_it_opened(plant: FixturePlant) -> None:
+    token = issue_token(plant.data_dir, "planner", subject="PLN-leaving")
+    app = sign_in(token)
+    assert shows_the_plant(app)
+
+    revoke_tokens(plant.data_dir, subject="PLN-leaving")
+    time.sleep(REFRESH_SECONDS + 0.1)  # the app's token book looks at the file at most once a second
+    app.run()
+
+    assert [title.value for title in app.title] == ["cardtrace"]
+    assert [warning.value for warning in app.warning] == [
+        "The token PLN-leaving signed in with was revoked. Sign in again."
+    ]
+    assert not shows_the_plant(app)
+    assert not app.exception
 
 
 OIDC_SECRETS = {

@@ -1,11 +1,13 @@
 """Every role against every endpoint: 401 without or with a bad token, 403 when the role may not, else allowed."""
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from ingest.tokens import REFRESH_SECONDS, issue_token, revoke_tokens
 from tests.e2e.ingest.conftest import Plant
 
 SCAN = {
@@ -115,3 +117,15 @@ def test_a_station_bound_operator_token_scans_only_at_its_station(clients: dict[
     batch = bound.post("/scans", json={"scans": [{**SCAN, "scan_id": "authz-5"}]})
     assert batch.status_code == 200
     assert batch.json()["results"][0]["status"] == 403
+
+
+def test_a_token_revoked_while_the_server_runs_is_refused_within_a_second(plant: Plant) -> None:
+    token = issue_token(plant.server.data, "analyst", subject="AN-leaving")
+    with httpx.Client(base_url=plant.server.url, headers={"Authorization": f"Bearer {token}"}) as leaving:
+        assert leaving.get("/jobs").status_code == 200
+        revoke_tokens(plant.server.data, subject="AN-leaving")
+        deadline = time.monotonic() + REFRESH_SECONDS + 2.0
+        while (answer := leaving.get("/jobs")).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "unauthenticated"
