@@ -19,6 +19,7 @@ import uvicorn
 
 from ingest.app import create_app
 from projections.data_dir import DataDir
+from projections.store.recovery import check_journal_reaches_lake
 
 GRACEFUL_SECONDS: Final = 30  # requests still running this long after SIGTERM are cut off
 FLUSH_SECONDS: Final = 0.1
@@ -115,6 +116,7 @@ def _drained(signal_number: int, frame: FrameType | None) -> None:
 
 def run_server(data_dir: DataDir, host: str = "127.0.0.1", port: int = 8000) -> int:
     """Serve until SIGTERM/SIGINT; 0 once everything acknowledged is sealed."""
+    check_journal_reaches_lake(data_dir)  # an operator's problem, said plainly before uvicorn starts
     handler = configure_logging()
     config = uvicorn.Config(
         create_app(data_dir),

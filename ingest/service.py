@@ -735,9 +735,12 @@ def _replayed(scan_id: str, fingerprint: str, previous: AppendResult) -> ScanOut
     if rejected is not None:
         error_type = _RECORDED_REJECTIONS.get(rejected.get("error"), RuleViolation)
         raise error_type(str(rejected.get("detail", "")))
+    # A scan recovered from the lake has no stored answer (see projections.store.recovery): its entity is the
+    # one its first event is about.
+    recovered_entity = previous.events[0].aggregate_id if previous.events else ""
     return ScanOutcome(
         scan_id=scan_id,
-        entity_id=str(outcome.get("entity_id", "")),
+        entity_id=str(outcome.get("entity_id", recovered_entity)),
         state=str(outcome.get("state", "")),
         command=str(outcome.get("command", "")),
         events=outcome_events(previous.events),

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from core.errors import DomainError
 from projections.data_dir import DataDir, resolve_data_dir
+from projections.lake.errors import LakeError
+from projections.store.errors import EventStoreError
 
 ROLES = ("operator", "manager", "planner", "analyst", "admin")
 # The cyclic garbage collector's thresholds for every command (CPython's default: 700, 10, 10). See
@@ -114,6 +116,31 @@ def _compact(args: argparse.Namespace, data: DataDir) -> int:
     return 0
 
 
+def _recover_journal(args: argparse.Namespace, data: DataDir) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from projections.store.recovery import recover_journal
+
+    with Progress(transient=True, console=Console(stderr=True)) as progress:  # stdout keeps the result alone
+        task = progress.add_task("copying the lake's events into the journal", total=None)
+        recovery = recover_journal(
+            data, on_day=lambda day, events: progress.update(task, advance=events, description=f"copied {day}")
+        )
+    if recovery.events_copied == 0:
+        print(
+            f"the journal already reaches the lake's last event ({recovery.lake_last:,}): nothing to recover",
+            file=sys.stderr,
+        )
+        return 0
+    print(
+        f"recovered events {recovery.journal_last_before + 1:,}..{recovery.lake_last:,}"
+        f" ({recovery.events_copied:,} events, {recovery.scans_recovered:,} scans) from the lake into"
+        f" {data.journal_path}"
+    )
+    return 0
+
+
 def _positive_days(text: str) -> float:
     try:
         days = float(text)
@@ -175,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     apps.add_argument("--port", type=int, default=8501)
 
     command("rebuild", _rebuild, "rebuild the read models from the event log")
+    command(
+        "recover-journal",
+        _recover_journal,
+        "copy the lake's events into a journal that was lost or restored from an older copy",
+    )
     command("compact", _compact, "compact the lake's small files and write a checkpoint")
     return parser
 
@@ -187,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args, data)
     except DomainError as error:
         print(f"cardtrace {args.command}: {error.message}", file=sys.stderr)
+        return 2
+    except (EventStoreError, LakeError) as error:  # an operator problem: the message names the file and the fix
+        print(f"cardtrace {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -1,9 +1,9 @@
 """What the event store refuses, each with a message that names the problem.
 
 The ingest layer maps them to HTTP: ConcurrencyConflict -> 409 (decide again on fresh state and retry),
-ScanIdReused -> 422, DurabilityError -> 503 (nothing was acknowledged). LakeCorrupted and JournalInUse are
-operator problems: they name the file and what is wrong with it. The lake's own errors are defined in
-`projections.lake.errors` (the lake sits below the store) and re-exported here.
+ScanIdReused -> 422, DurabilityError -> 503 (nothing was acknowledged). LakeCorrupted, JournalInUse and
+JournalBehindLake are operator problems: they name the file and what is wrong with it. The lake's own errors
+are defined in `projections.lake.errors` (the lake sits below the store) and re-exported here.
 """
 
 from projections.lake.errors import LakeCorrupted, LakeError, SealerBusy
@@ -12,6 +12,7 @@ __all__ = [
     "ConcurrencyConflict",
     "DurabilityError",
     "EventStoreError",
+    "JournalBehindLake",
     "JournalInUse",
     "LakeCorrupted",
     "LakeError",
@@ -57,3 +58,23 @@ class JournalInUse(EventStoreError):
             f"{path}: the journal is open for writing in another process; open it with read_only=True to read"
         )
         self.path = path
+
+
+class JournalBehindLake(EventStoreError):
+    """The lake holds events the journal does not (the journal was lost, or restored from an older copy).
+
+    Appending would give new events sequence numbers the lake already holds for others, so a store refuses to
+    open for writing until `cardtrace recover-journal` has copied the lake's events back into the journal.
+    """
+
+    def __init__(self, path: str, journal_last: int, lake_uri: str, lake_last: int) -> None:
+        super().__init__(
+            f"{path}: the journal ends at sequence_num {journal_last} but the lake {lake_uri} holds events up to"
+            f" {lake_last}: the journal was lost or restored from an older copy, and nothing can be appended until"
+            f" it holds them too. Run `cardtrace recover-journal` to copy events {journal_last + 1}..{lake_last}"
+            " from the lake into it (or put back a newer copy of the journal)."
+        )
+        self.path = path
+        self.journal_last = journal_last
+        self.lake_uri = lake_uri
+        self.lake_last = lake_last

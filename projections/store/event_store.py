@@ -31,6 +31,7 @@ from projections.store import journal
 from projections.store.errors import (
     ConcurrencyConflict,
     DurabilityError,
+    JournalBehindLake,
     JournalInUse,
     LakeCorrupted,
     ScanIdReused,
@@ -366,7 +367,11 @@ class EventStore:
             self._writer_thread = threading.Thread(target=self._write_loop, name="cardtrace-journal", daemon=True)
             self._writer_thread.start()
             if self._sealer_lock.acquire():
-                self._recover_lake()
+                try:
+                    self._recover_lake()
+                except JournalBehindLake:
+                    self.close()
+                    raise
         return self
 
     def _recover_lake(self) -> None:
@@ -378,11 +383,8 @@ class EventStore:
             if lake.exists():
                 sealed = lake.read_high_water_mark()
                 if sealed > self._last_sequence:
-                    raise LakeCorrupted(
-                        lake.uri,
-                        f"the lake holds events up to sequence_num {sealed} but the journal only up to"
-                        f" {self._last_sequence}: the journal is older than the lake (restored from a backup?)",
-                    )
+                    # The journal lost events the lake keeps: appending now would number new events as old ones.
+                    raise JournalBehindLake(str(self._path), self._last_sequence, lake.uri, sealed)
                 report = lake.verify()
                 if report.unreferenced:
                     log.info("lake %s: %d unreferenced data files", lake.uri, len(report.unreferenced))
@@ -607,7 +609,8 @@ class EventStore:
                         continue
                     recorded = known_scans.get(scan_id)
                     if recorded is not None:
-                        same = recorded[1] == append.scan_fingerprint
+                        # No fingerprint: a scan recovered from the lake (which keeps none); its retry replays it.
+                        same = recorded[1] is None or recorded[1] == append.scan_fingerprint
                         outcomes.append(_KnownScan(recorded) if same else ScanIdReused(scan_id))
                         continue
                 conflict = None

@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -591,11 +591,11 @@ def _insert_flat(connection: sqlite3.Connection, head: str, width: int, tail: st
         remaining -= size
 
 
-_STATEMENTS: dict[tuple[str, int], str] = {}
+_STATEMENTS: dict[tuple[str, str, int], str] = {}
 
 
 def _statement(head: str, width: int, tail: str, size: int) -> str:
-    key = (head, size)
+    key = (head, tail, size)
     statement = _STATEMENTS.get(key)
     if statement is None:
         values = "(" + ", ".join("?" * width) + ")"
@@ -625,6 +625,32 @@ def commit(
         _insert_many(connection, _INSERT_SCAN_HEAD, 6, "", scans)
         if seal_mark is not None:
             connection.execute(UPSERT_SEAL, seal_mark)
+        connection.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        raise
+
+
+def restore(
+    connection: sqlite3.Connection,
+    *,
+    event_slices: Iterable[list[object]],
+    scans: Sequence[ScanInsert],
+    seal_mark: tuple[int, int],
+) -> None:
+    """Events copied back from the lake (`projections.store.recovery`) and their scans, in one transaction.
+
+    Each slice is flat, 15 values per event in the INSERT's order; a scan_id the journal already holds keeps
+    its own row (with its fingerprint and answer).
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for values in event_slices:
+            _insert_flat(connection, _INSERT_EVENT_HEAD, _EVENT_WIDTH, "", values)
+        _insert_many(connection, _INSERT_SCAN_HEAD, 6, " ON CONFLICT (scan_id) DO NOTHING", scans)
+        connection.execute(UPSERT_SEAL, seal_mark)
         connection.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(sqlite3.Error):

@@ -1,6 +1,7 @@
 """The `cardtrace` console script as a user runs it: a real process on a real data directory."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,26 @@ def test_a_short_simulation_leaves_a_log_that_rebuild_and_compact_work_on(tmp_pa
 
     compacted = cardtrace("compact", data=tmp_path)
     assert compacted.returncode == 0, compacted.stderr
+
+
+def test_a_lost_journal_stops_the_service_until_it_is_recovered_from_the_lake(tmp_path: Path) -> None:
+    assert cardtrace("simulate", "--days", "0.1", "--seed", "5", data=tmp_path).returncode == 0
+    journal = DataDir(root=tmp_path).journal_path
+    shutil.rmtree(journal.parent)  # the journal's disk died; the lake survived
+
+    refused = cardtrace("serve", "--port", "9", data=tmp_path)
+    assert refused.returncode == 2
+    assert "the journal ends at sequence_num 0 but the lake" in refused.stderr
+    assert "cardtrace recover-journal" in refused.stderr
+
+    recovered = cardtrace("recover-journal", data=tmp_path)
+    assert recovered.returncode == 0, recovered.stderr
+    assert recovered.stdout.startswith("recovered events 1..")
+    assert journal.exists()
+    again = cardtrace("recover-journal", data=tmp_path)
+    assert again.returncode == 0
+    assert "nothing to recover" in again.stderr
+    assert cardtrace("rebuild", data=tmp_path).returncode == 0
 
 
 def test_schedule_prints_a_verified_schedule_as_json(tmp_path: Path) -> None:

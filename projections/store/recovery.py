@@ -1,0 +1,195 @@
+"""Recovering the journal from the lake, when the journal was lost or put back from a copy older than the lake.
+
+The lake keeps every sealed event with the envelope and payload the journal had, so the journal's events are
+copied back exactly, in sequence order, one day partition per transaction (a crash leaves a journal that a
+rerun continues). What the lake does not keep is a scan's fingerprint and answer: each scan_id among the copied
+events gets a row without them, which a retry of that scan matches whatever it holds (`EventStore` answers it
+with the scan's events), and a scan the plant rejected (no events) is not in the lake at all, so a retry of it
+is decided afresh. Events acknowledged after the lake's last seal and lost with the journal cannot be recovered
+by anyone: that window is the seal interval (about a second).
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> from projections.data_dir import DataDir
+>>> recover_journal(DataDir(root=Path(tempfile.mkdtemp())))
+Traceback (most recent call last):
+...
+projections.store.recovery.RecoveryRefused: ... there is no lake to recover the journal from
+"""
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from projections.data_dir import DataDir
+from projections.lake.schema import PARTITION_COLUMN
+from projections.lake.table import FileLock, LakeTable
+from projections.store import journal
+from projections.store.errors import EventStoreError, JournalBehindLake, JournalInUse
+
+# Rows bound per INSERT batch while copying: bounds the Python objects alive at once, not the transaction.
+_SLICE_ROWS: Final = 20_000
+# The journal's INSERT order (see journal._INSERT_EVENT_HEAD); times go in as integer microseconds.
+_INSERT_ORDER: Final = (
+    "sequence_num",
+    "aggregate_version",
+    "recorded_at",
+    "aggregate_type",
+    "aggregate_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "job_id",
+    "sheet_id",
+    "card_unit_id",
+    "station_id",
+    "operator_id",
+    "scan_id",
+    "payload",
+)
+_TIMES: Final = frozenset({"recorded_at", "occurred_at"})
+
+
+class RecoveryRefused(EventStoreError):
+    """The journal cannot be recovered from this lake; the message says why and nothing was written."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JournalRecovery:
+    journal_last_before: int  # the journal's last sequence_num before recovery (0: it was lost)
+    lake_last: int  # the lake's high-water mark, which the journal now reaches
+    events_copied: int
+    scans_recovered: int
+
+
+def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | None = None) -> JournalRecovery:
+    """Copy the lake's events after the journal's last one into the journal, so a store can open again.
+
+    Refused (RecoveryRefused, nothing written) when there is no lake, when the lake fails its own check, or when
+    journal and lake disagree about the journal's last event (a journal of another plant, or a lake pointed at
+    the wrong place); JournalInUse while a store has the journal open. `on_day(day, events)` follows progress.
+    """
+    path = data_dir.journal_path
+    writer_lock = FileLock(path.parent / "writer.lock")
+    if not writer_lock.acquire():
+        raise JournalInUse(str(path))
+    try:
+        lake = LakeTable.for_data_dir(data_dir)
+        if not lake.exists():
+            raise RecoveryRefused(f"{lake.uri}: there is no lake to recover the journal from")
+        lake.verify()  # a gap, a duplicate or a damaged file is a LakeCorrupted naming it
+        lake_last = lake.read_high_water_mark()
+        connection = journal.connect(path, writer=True)
+        try:
+            journal.create_tables(connection)
+            before = journal.last_sequence(connection)
+            if lake_last <= before:
+                return JournalRecovery(
+                    journal_last_before=before, lake_last=lake_last, events_copied=0, scans_recovered=0
+                )
+            dataset = lake.delta().to_pyarrow_dataset()
+            if before > 0:
+                _check_agreement(connection, dataset, before, lake.uri)
+            copied = scans = 0
+            for day in _days_holding(lake, after=before):
+                rows = dataset.to_table(
+                    filter=(ds.field(PARTITION_COLUMN) == day) & (ds.field("sequence_num") > before + copied)
+                ).sort_by("sequence_num")
+                scans += _copy_day(connection, rows, first=before + copied + 1, seal_mark=lake_last)
+                copied += rows.num_rows
+                if on_day is not None:
+                    on_day(day, rows.num_rows)
+            if before + copied != lake_last:
+                raise RecoveryRefused(
+                    f"{lake.uri}: copied events up to {before + copied}, but the lake's mark is {lake_last}"
+                )
+            return JournalRecovery(
+                journal_last_before=before, lake_last=lake_last, events_copied=copied, scans_recovered=scans
+            )
+        finally:
+            connection.close()
+    finally:
+        writer_lock.release()
+
+
+def check_journal_reaches_lake(data_dir: DataDir) -> None:
+    """Raise JournalBehindLake if the lake holds events the journal does not: what a store would refuse to open
+    for writing on, checked before a service starts so that it fails with that message and nothing else."""
+    lake = LakeTable.for_data_dir(data_dir)
+    if not lake.exists():
+        return
+    lake_last = lake.read_high_water_mark()
+    journal_last = 0
+    if data_dir.journal_path.exists():
+        connection = journal.connect(data_dir.journal_path, writer=False)
+        try:
+            journal_last = journal.last_sequence(connection)
+        finally:
+            connection.close()
+    if lake_last > journal_last:
+        raise JournalBehindLake(str(data_dir.journal_path), journal_last, lake.uri, lake_last)
+
+
+def _days_holding(lake: LakeTable, *, after: int) -> list[date]:
+    """The day partitions holding events after `after`, oldest first (days follow sequence: `recorded_at`)."""
+    actions = pa.table(lake.delta().get_add_actions(flatten=True))
+    newer = actions.filter(pc.greater(actions.column("max.sequence_num"), after))
+    return sorted(set(newer.column(f"partition.{PARTITION_COLUMN}").to_pylist()))
+
+
+def _check_agreement(connection: sqlite3.Connection, dataset: ds.Dataset, last: int, uri: str) -> None:
+    """The journal's last event must be the lake's event of that number, or they are not the same log."""
+    mine = journal.events_between(connection, last - 1, last)[0]
+    theirs = dataset.to_table(filter=ds.field("sequence_num") == last).to_pylist()
+    same = len(theirs) == 1 and (
+        theirs[0]["aggregate_id"],
+        theirs[0]["aggregate_version"],
+        theirs[0]["event_type"],
+    ) == (mine.aggregate_id, mine.aggregate_version, mine.event_type)
+    if not same:
+        raise RecoveryRefused(
+            f"{uri}: the journal and the lake disagree about event {last} (the journal's is {mine.event_type} of"
+            f" {mine.aggregate_id} v{mine.aggregate_version}): they are not the same plant's log, nothing was copied"
+        )
+
+
+def _copy_day(connection: sqlite3.Connection, rows: pa.Table, *, first: int, seal_mark: int) -> int:
+    """One day's events (sequence order, starting at `first`) and their scans, in one transaction."""
+    expected = pa.array(range(first, first + rows.num_rows), pa.int64())
+    if not rows.column("sequence_num").combine_chunks().equals(expected):
+        raise RecoveryRefused(f"the lake's events from {first} on are not a gapless run: nothing of that day copied")
+    columns = [
+        pc.cast(rows.column(name), pa.int64()) if name in _TIMES else rows.column(name) for name in _INSERT_ORDER
+    ]
+    ordered = pa.table(columns, names=list(_INSERT_ORDER))
+    scan_ids = ordered.column("scan_id")
+    scanned = ordered.filter(pc.and_(pc.is_valid(scan_ids), pc.not_equal(scan_ids, "")))
+    grouped = scanned.group_by("scan_id", use_threads=False).aggregate(
+        [("sequence_num", "min"), ("sequence_num", "max"), ("recorded_at", "min")]
+    )
+    scans = [
+        (scan_id, None, low, high, None, at)
+        for scan_id, low, high, at in zip(
+            grouped.column("scan_id").to_pylist(),
+            grouped.column("sequence_num_min").to_pylist(),
+            grouped.column("sequence_num_max").to_pylist(),
+            grouped.column("recorded_at_min").to_pylist(),
+            strict=True,
+        )
+    ]
+    slices = (_flat(ordered.slice(start, _SLICE_ROWS)) for start in range(0, ordered.num_rows, _SLICE_ROWS))
+    journal.restore(
+        connection, event_slices=slices, scans=scans, seal_mark=(seal_mark, journal.to_microseconds(datetime.now(UTC)))
+    )
+    return len(scans)
+
+
+def _flat(rows: pa.Table) -> list[object]:
+    """The rows' values, row after row, as the journal's multi-row INSERT binds them."""
+    return [value for row in zip(*(column.to_pylist() for column in rows.columns), strict=True) for value in row]

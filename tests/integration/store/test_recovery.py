@@ -1,0 +1,143 @@
+"""A journal lost, or put back from an older copy, is refused for writing and recovered from the lake."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.service import ScanService
+from projections.data_dir import DataDir
+from projections.lake.table import LakeTable
+from projections.store import Append, EventStore, JournalBehindLake, JournalInUse
+from projections.store.recovery import RecoveryRefused, recover_journal
+from tests.integration.ingest.conftest import OPERATOR, PLANNER, ScanDesk
+from tests.integration.store.conftest import job_created, press_scan, sheet_completed
+
+
+def _press_sheets(store: EventStore, job: str, sheets: range) -> None:
+    for number in sheets:
+        sheet = f"{job}-S{number:03d}"
+        store.append(press_scan(sheet, f"{job}-press-{number}"))
+        store.append(Append(events=(sheet_completed(sheet),), expected_versions={sheet: 1}))
+
+
+def _lake_rows(data_dir: DataDir) -> object:
+    return LakeTable.for_data_dir(data_dir).delta().to_pyarrow_table().sort_by("sequence_num")
+
+
+def _copy_journal(data_dir: DataDir, to: Path) -> None:
+    shutil.copytree(data_dir.journal_path.parent, to, ignore=shutil.ignore_patterns("*.lock"))
+
+
+def test_a_store_will_not_append_over_a_lake_its_journal_has_lost(data_dir: DataDir) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(Append(events=(job_created("J1044", 4),), expected_versions={"J1044": 0}))
+        _press_sheets(store, "J1044", range(1, 5))
+        store.seal_now()
+    shutil.rmtree(data_dir.journal_path.parent)
+
+    with pytest.raises(
+        JournalBehindLake, match=r"ends at sequence_num 0 but the lake .* holds events up to 9"
+    ) as refused:
+        EventStore(data_dir, start_sealer=False)
+    assert "cardtrace recover-journal" in str(refused.value)
+    with EventStore(data_dir, read_only=True) as reader:  # nothing was appended, and readers still open
+        assert reader.last_sequence() == 0
+    assert LakeTable.for_data_dir(data_dir).read_high_water_mark() == 9
+
+
+def test_a_lost_journal_is_recovered_exactly_and_the_plant_carries_on(data_dir: DataDir) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(Append(events=(job_created("J1044", 6),), expected_versions={"J1044": 0}))
+        _press_sheets(store, "J1044", range(1, 4))
+        store.seal_now()
+        before = store.read_arrow(0)
+        versions_before = store.versions(["J1044-S001", "J1044-S003"])
+    shutil.rmtree(data_dir.journal_path.parent)
+
+    recovery = recover_journal(data_dir)
+
+    assert (recovery.journal_last_before, recovery.lake_last, recovery.events_copied) == (0, 7, 7)
+    assert recovery.scans_recovered == 3  # the three press scans; the job and the completions had no scan_id
+    with EventStore(data_dir, start_sealer=False) as store:
+        assert store.read_arrow(0).equals(before)  # column for column, times and payloads included
+        assert store.versions(["J1044-S001", "J1044-S003"]) == versions_before
+        assert store.health()["lake_problem"] is None
+        again = store.append(press_scan("J1044-S002", "J1044-press-2", fingerprint="not the original"))
+        assert again.replayed  # the lake keeps no fingerprint: a retry of a recovered scan replays its events
+        assert [event.sequence_num for event in again.events] == [4]
+        _press_sheets(store, "J1044", range(4, 5))
+        assert store.last_sequence() == 9
+        assert store.seal_now() == 9
+    assert recover_journal(data_dir).events_copied == 0  # nothing more to do
+
+
+def test_a_journal_put_back_from_an_older_copy_gets_only_what_it_missed(data_dir: DataDir, tmp_path: Path) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(Append(events=(job_created("J1044", 8),), expected_versions={"J1044": 0}))
+        _press_sheets(store, "J1044", range(1, 3))
+        store.seal_now()
+    _copy_journal(data_dir, tmp_path / "backup")
+    with EventStore(data_dir, start_sealer=False) as store:
+        _press_sheets(store, "J1044", range(3, 8))
+        store.seal_now()
+        everything = store.read_arrow(0)
+    shutil.rmtree(data_dir.journal_path.parent)
+    shutil.copytree(tmp_path / "backup", data_dir.journal_path.parent)
+
+    copied_days: list[int] = []
+    recovery = recover_journal(data_dir, on_day=lambda _day, events: copied_days.append(events))
+
+    assert (recovery.journal_last_before, recovery.lake_last, recovery.events_copied) == (5, 15, 10)
+    assert sum(copied_days) == 10
+    with EventStore(data_dir, start_sealer=False) as store:
+        assert store.read_arrow(0).equals(everything)
+        _press_sheets(store, "J1044", range(8, 9))
+        assert store.last_sequence() == 17
+
+
+def test_a_journal_of_another_plant_is_not_recovered_from_this_lake(data_dir: DataDir, tmp_path: Path) -> None:
+    other = DataDir(root=tmp_path / "other")
+    with EventStore(other, start_sealer=False) as store:
+        store.append(Append(events=(job_created("J2001", 2),), expected_versions={"J2001": 0}))
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(Append(events=(job_created("J1044", 4),), expected_versions={"J1044": 0}))
+        _press_sheets(store, "J1044", range(1, 3))
+        store.seal_now()
+    shutil.rmtree(data_dir.journal_path.parent)
+    _copy_journal(other, data_dir.journal_path.parent)
+    journal_before = data_dir.journal_path.read_bytes()
+
+    with pytest.raises(RecoveryRefused, match=r"disagree about event 1 .* JobCreated of J2001 v1"):
+        recover_journal(data_dir)
+    assert data_dir.journal_path.read_bytes() == journal_before
+
+
+def test_recovery_needs_a_lake_and_a_journal_nobody_holds(data_dir: DataDir) -> None:
+    with pytest.raises(RecoveryRefused, match="no lake to recover the journal from"):
+        recover_journal(data_dir)
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(Append(events=(job_created("J1044", 2),), expected_versions={"J1044": 0}))
+        store.seal_now()
+        with pytest.raises(JournalInUse):
+            recover_journal(data_dir)
+
+
+def test_a_retry_of_a_recovered_scan_is_answered_with_its_entity(data_dir: DataDir) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        desk = ScanDesk(service=ScanService(store, data_dir.load_factory()))
+        sheet = desk.service.create_job(
+            product="base-18up", sets=1, customer="Topps", due_date="2026-12-01", actor=PLANNER
+        ).sheets[0]
+        pressed = desk.scan(sheet, "PRESS-1")
+        store.seal_now()
+    shutil.rmtree(data_dir.journal_path.parent)
+    recover_journal(data_dir)
+
+    with EventStore(data_dir, start_sealer=False) as store:
+        service = ScanService(store, data_dir.load_factory())
+        again = service.submit_scan(desk.made[0], OPERATOR)
+
+    assert again.replayed
+    assert again.entity_id == sheet == pressed.entity_id
+    assert [event.sequence_num for event in again.events] == [event.sequence_num for event in pressed.events]
