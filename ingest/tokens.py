@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
 import stat
@@ -38,6 +39,8 @@ from core.commands import Role
 from core.errors import InvalidCommand
 from core.ids import parse_station_id
 from projections.data_dir import DataDir
+
+log = logging.getLogger("cardtrace.tokens")
 
 ROLES: tuple[Role, ...] = get_args(Role)
 TOKEN_PREFIX = "ct_"
@@ -189,6 +192,7 @@ class TokenBook:
         self._signature: tuple[int, int, int] | None = None
         self._credentials: dict[str, Credential] = {}
         self._checked = -REFRESH_SECONDS
+        self.problem: str | None = None  # why the file could not be read last time it changed (None: it could)
 
     def credential(self, token: str) -> Credential | None:
         return self.credential_of_digest(token_digest(token))
@@ -218,9 +222,22 @@ class TokenBook:
         with self._lock:
             if signature == self._signature:
                 return
-            tokens, _ = _read_tables(self._path)
-            self._credentials = {digest: _credential(entry) for digest, entry in tokens.items()}
             self._signature = signature
+            try:
+                tokens, _ = _read_tables(self._path)
+                credentials = {digest: _credential(entry) for digest, entry in tokens.items()}
+            except InvalidCommand as unreadable:
+                # A broken hand edit must not lock the floor out (every scan refused) nor be the client's fault
+                # (a 4xx): the tokens known before it stay valid until the file reads again, and it is reported.
+                self.problem = unreadable.message
+                log.error(
+                    "token file unreadable, keeping the %d tokens known before: %s",
+                    len(self._credentials),
+                    unreadable.message,
+                )
+                return
+            self._credentials = credentials
+            self.problem = None
 
 
 def _credential(entry: dict[str, object]) -> Credential:

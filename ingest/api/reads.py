@@ -116,4 +116,8 @@ async def get_events(
     responses=refusals(authenticated=False),
 )
 def get_health(request: Request) -> Response:
-    return json_response(plant_of(request).reads.health())
+    health = plant_of(request).reads.health()
+    token_problem = request.app.state.tokens.problem
+    if token_problem is not None:  # tokens still work as they were; the file needs an operator
+        health = {**health, "status": "degraded", "tokens": {"problem": token_problem}}
+    return json_response(health)

@@ -175,3 +175,28 @@ def test_an_id_prefix_that_names_two_tokens_asks_for_more(data_dir: DataDir) -> 
         revoke_tokens(data_dir, ["abcdef"])
     assert [t.token_id for t in revoke_tokens(data_dir, ["abcdef02"])] == ["abcdef020000"]
     assert [t.token_id for t in list_tokens(data_dir)] == ["abcdef010000"]
+
+
+def test_a_token_file_broken_by_hand_keeps_the_known_tokens_and_says_why(data_dir: DataDir) -> None:
+    token = issue_token(data_dir, "operator", subject="OP-11")
+    book = TokenBook(data_dir)
+    assert book.credential(token) is not None
+    good = data_dir.tokens_path.read_text()
+
+    data_dir.tokens_path.write_text(good[: len(good) // 2])  # an editor saved half of it
+    time.sleep(REFRESH_SECONDS + 0.1)
+
+    held = book.credential(token)
+    assert held is not None
+    assert held.subject == "OP-11"
+    assert book.problem is not None
+    assert "token file is not valid JSON" in book.problem
+    assert book.credential("ct_" + "y" * 43) is None
+    assert TokenBook(data_dir).credential(token) is None  # a book that never read it knows no token
+    with pytest.raises(InvalidCommand, match="not valid JSON"):
+        issue_token(data_dir, "operator")  # nothing is written over a file that does not read
+
+    data_dir.tokens_path.write_text(good)
+    time.sleep(REFRESH_SECONDS + 0.1)
+    assert book.credential(token) is not None
+    assert book.problem is None
