@@ -1,5 +1,6 @@
 """The lake at an s3:// URI, against moto's S3 server on 127.0.0.1 (no traffic leaves the machine)."""
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from deltalake import DeltaTable
 
 from projections.data_dir import DataDir
 from projections.lake.table import LakeTable, storage_options_for
-from projections.store import EventStore, LakeCorrupted
+from projections.store import EventStore, JournalBehindLake, LakeCorrupted
+from projections.store.recovery import recover_journal
 from tests.integration.store.conftest import press_scan
 
 pytest.importorskip("moto.server", reason="moto[server] is not installed, so there is no local S3 to test against")
@@ -83,3 +85,21 @@ def test_events_seal_into_an_s3_lake_and_read_back_with_plain_engines(tmp_path: 
     client.put_object(Bucket="cardtrace", Key="lake/events/stray.csv", Body=b"a,b\n")
     with pytest.raises(LakeCorrupted, match=r"stray\.csv"):
         LakeTable(uri, options).verify()
+
+
+def test_a_journal_lost_beside_an_s3_lake_is_recovered_from_it(tmp_path: Path, s3_endpoint: str) -> None:
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket="cardtrace")
+    data_dir = DataDir(root=tmp_path / "data", lake_uri_override="s3://cardtrace/lake/events")
+    with EventStore(data_dir, start_sealer=False) as store:
+        for number in range(1, 6):
+            store.append(press_scan(f"J1044-S{number:03d}", f"scan-{number}"))
+        store.seal_now()
+        journal = store.read_arrow(0)
+    shutil.rmtree(data_dir.journal_path.parent)  # the machine's disk died; the bucket did not
+
+    with pytest.raises(JournalBehindLake):
+        EventStore(data_dir, start_sealer=False)
+    assert recover_journal(data_dir).events_copied == 5
+    with EventStore(data_dir, start_sealer=False) as store:
+        assert store.read_arrow(0).equals(journal)
+        assert store.append(press_scan("J1044-S006", "scan-6")).events[0].sequence_num == 6
