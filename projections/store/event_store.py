@@ -195,10 +195,13 @@ class _Ticket:
 
 
 class _SealMark:
-    __slots__ = ("sealed_sequence",)
+    """The lake's high-water mark to cache in the journal; with the lake's id the first time the journal meets it."""
 
-    def __init__(self, sealed_sequence: int) -> None:
+    __slots__ = ("lake_id", "sealed_sequence")
+
+    def __init__(self, sealed_sequence: int, lake_id: str | None = None) -> None:
         self.sealed_sequence = sealed_sequence
+        self.lake_id = lake_id
 
 
 _STOP: Final = object()
@@ -324,6 +327,7 @@ class EventStore:
         self._sealer_lock = FileLock(sealer_lock_path(data_dir))
         self._sealer: Sealer | None = None
         self._lake_problem: LakeCorrupted | None = None
+        self._lake_identity: str | None = None  # the Delta table's id, once this journal has met its lake
         # Only the writer thread reads or changes these three once the store is open.
         self._last_sequence = 0
         self._last_recorded_at = 0
@@ -351,13 +355,18 @@ class EventStore:
         else:
             if not self._writer_lock.acquire():
                 raise JournalInUse(str(self._path))
+            lake = LakeTable.for_data_dir(self.data_dir)
             try:
                 self._writer = journal.connect(self._path, writer=True)
                 journal.create_tables(self._writer)
                 self._last_sequence = journal.last_sequence(self._writer)
                 last_recorded = journal.recorded_at_of(self._writer, self._last_sequence)
                 self._last_recorded_at = journal.to_microseconds(last_recorded) if last_recorded else 0
+                sealed = self._pair_with_lake(lake)
             except BaseException:
+                if self._writer is not None:
+                    self._writer.close()
+                    self._writer = None
                 self._release_files()
                 raise
         self._committed = self._last_sequence
@@ -366,25 +375,48 @@ class EventStore:
         if not self._read_only:
             self._writer_thread = threading.Thread(target=self._write_loop, name="cardtrace-journal", daemon=True)
             self._writer_thread.start()
-            if self._sealer_lock.acquire():
-                try:
-                    self._recover_lake()
-                except JournalBehindLake:
-                    self.close()
-                    raise
+            if self._lake_problem is None and self._sealer_lock.acquire():
+                self._recover_lake(lake, sealed)
         return self
 
-    def _recover_lake(self) -> None:
-        """Check the lake against the journal and resume sealing from the lake's own high-water mark."""
-        lake = LakeTable.for_data_dir(self.data_dir)
-        sealed = 0
+    def _pair_with_lake(self, lake: LakeTable) -> int:
+        """The lake's high-water mark, once the lake is known to be this journal's and not ahead of it.
+
+        A lake of another table than the one this journal sealed into is a lake problem (the journal goes on
+        acknowledging, nothing is sealed into it); a lake ahead of the journal is JournalBehindLake (nothing may
+        be appended: new events would take numbers the lake holds for others). A journal that never met its
+        lake (new, or older than this check) takes the one it finds.
+        """
+        # A lake that does not exist yet is created by the first seal, so opening a fresh store stays cheap.
+        if not lake.exists():
+            return 0
+        assert self._writer is not None
+        recorded = journal.lake_identity(self._writer)
         try:
-            # A lake that does not exist yet is created by the first seal, so opening a fresh store stays cheap.
+            found = lake.identity()
+            if recorded is not None and recorded != found:
+                raise LakeCorrupted(
+                    lake.uri,
+                    f"this is Delta table {found}, but the journal seals into table {recorded}: another plant's"
+                    " lake (a data directory or CARDTRACE_LAKE_URI pointing elsewhere?); nothing is sealed into it",
+                )
+            sealed = lake.read_high_water_mark()
+        except LakeCorrupted as problem:
+            log.error("sealing stopped: %s", problem)
+            self._lake_problem = problem
+            return 0
+        if sealed > self._last_sequence:
+            raise JournalBehindLake(str(self._path), self._last_sequence, lake.uri, sealed)
+        if recorded is None:
+            journal.record_lake_identity(self._writer, found)
+        self._lake_identity = found
+        return sealed
+
+    def _recover_lake(self, lake: LakeTable, sealed: int | None = None) -> None:
+        """Check the lake's files and resume sealing from the lake's own high-water mark (`sealed`, if read)."""
+        try:
             if lake.exists():
-                sealed = lake.read_high_water_mark()
-                if sealed > self._last_sequence:
-                    # The journal lost events the lake keeps: appending now would number new events as old ones.
-                    raise JournalBehindLake(str(self._path), self._last_sequence, lake.uri, sealed)
+                sealed = lake.read_high_water_mark() if sealed is None else sealed
                 report = lake.verify()
                 if report.unreferenced:
                     log.info("lake %s: %d unreferenced data files", lake.uri, len(report.unreferenced))
@@ -392,6 +424,7 @@ class EventStore:
             log.error("sealing stopped: %s", problem)
             self._lake_problem = problem
             return
+        sealed = sealed or 0  # no lake yet: the first seal creates it
         self._sealer = Sealer(
             lake=lake,
             journal_path=self._path,
@@ -540,7 +573,9 @@ class EventStore:
 
     def _commit_batch(self, batch: list[_Ticket | _SealMark]) -> None:
         tickets = [entry for entry in batch if isinstance(entry, _Ticket)]
-        marks = [entry.sealed_sequence for entry in batch if isinstance(entry, _SealMark)]
+        seals = [entry for entry in batch if isinstance(entry, _SealMark)]
+        marks = [entry.sealed_sequence for entry in seals]
+        lake_id = next((entry.lake_id for entry in seals if entry.lake_id is not None), None)
         connection = self._writer
         assert connection is not None
         try:
@@ -551,7 +586,7 @@ class EventStore:
         event_values, written, scan_rows, recorded_at, last_sequence, versions_now = plan
         seal_mark = (max(marks), recorded_at) if marks else None
         try:
-            journal.commit(connection, event_values=event_values, scans=scan_rows, seal_mark=seal_mark)
+            journal.commit(connection, event_values=event_values, scans=scan_rows, seal_mark=seal_mark, lake_id=lake_id)
         except Exception as error:
             self._fail(tickets, error)
             return
@@ -674,9 +709,12 @@ class EventStore:
     def _mark_sealed(self, sealed_sequence: int) -> None:
         """Cache the lake's high-water mark in the journal, with the next group commit (never a commit of its own
         racing the writer for SQLite's lock)."""
+        lake_id = None
+        if self._lake_identity is None and self._sealer is not None:  # the first seal created the lake
+            lake_id = self._lake_identity = self._sealer.lake_identity()
         with self._enqueue_lock:
             if not self._closing:
-                self._queue.put(_SealMark(sealed_sequence))
+                self._queue.put(_SealMark(sealed_sequence, lake_id))
 
     # --- reads -----------------------------------------------------------------------------------------
 
@@ -768,7 +806,7 @@ class EventStore:
                 raise SealerBusy(self.data_dir.lake_uri, "this store is read-only or closed and does not seal")
             if not self._sealer_lock.acquire():
                 raise SealerBusy(self.data_dir.lake_uri, "another process holds the sealer lock")
-            self._recover_lake()
+            self._recover_lake(LakeTable.for_data_dir(self.data_dir))
             if self._lake_problem is not None:
                 raise self._lake_problem
         assert self._sealer is not None

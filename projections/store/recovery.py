@@ -89,6 +89,12 @@ def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | 
         try:
             journal.create_tables(connection)
             before = journal.last_sequence(connection)
+            recorded, found = journal.lake_identity(connection), lake.identity()
+            if recorded is not None and recorded != found:
+                raise RecoveryRefused(
+                    f"{lake.uri}: this is Delta table {found}, but the journal seals into table {recorded}:"
+                    " not this journal's lake, nothing was copied"
+                )
             if lake_last <= before:
                 return JournalRecovery(
                     journal_last_before=before, lake_last=lake_last, events_copied=0, scans_recovered=0
@@ -109,6 +115,7 @@ def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | 
                 raise RecoveryRefused(
                     f"{lake.uri}: copied events up to {before + copied}, but the lake's mark is {lake_last}"
                 )
+            journal.record_lake_identity(connection, found)  # the journal now belongs to this lake
             return JournalRecovery(
                 journal_last_before=before, lake_last=lake_last, events_copied=copied, scans_recovered=scans
             )
@@ -125,13 +132,16 @@ def check_journal_reaches_lake(data_dir: DataDir) -> None:
     if not lake.exists():
         return
     lake_last = lake.read_high_water_mark()
-    journal_last = 0
+    journal_last, recorded = 0, None
     if data_dir.journal_path.exists():
         connection = journal.connect(data_dir.journal_path, writer=False)
         try:
             journal_last = journal.last_sequence(connection)
+            recorded = journal.lake_identity(connection) if journal.has_lake_identity(connection) else None
         finally:
             connection.close()
+    if recorded is not None and recorded != lake.identity():
+        return  # another plant's lake: the store opens, reports it and seals nothing into it
     if lake_last > journal_last:
         raise JournalBehindLake(str(data_dir.journal_path), journal_last, lake.uri, lake_last)
 

@@ -8,7 +8,7 @@ import pytest
 from ingest.service import ScanService
 from projections.data_dir import DataDir
 from projections.lake.table import LakeTable
-from projections.store import Append, EventStore, JournalBehindLake, JournalInUse
+from projections.store import Append, EventStore, JournalBehindLake, JournalInUse, LakeCorrupted
 from projections.store.recovery import RecoveryRefused, recover_journal
 from tests.integration.ingest.conftest import OPERATOR, PLANNER, ScanDesk
 from tests.integration.store.conftest import job_created, press_scan, sheet_completed
@@ -141,3 +141,52 @@ def test_a_retry_of_a_recovered_scan_is_answered_with_its_entity(data_dir: DataD
     assert again.replayed
     assert again.entity_id == sheet == pressed.entity_id
     assert [event.sequence_num for event in again.events] == [event.sequence_num for event in pressed.events]
+
+
+def _plant_with_lake(root: Path, job: str) -> DataDir:
+    data_dir = DataDir(root=root)
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(Append(events=(job_created(job, 4),), expected_versions={job: 0}))
+        _press_sheets(store, job, range(1, 3))
+        store.seal_now()
+    return data_dir
+
+
+def _swap_lake(data_dir: DataDir, other: DataDir) -> None:
+    shutil.rmtree(data_dir.lake_uri)
+    shutil.copytree(other.lake_uri, data_dir.lake_uri)
+
+
+def test_a_journal_is_never_sealed_into_another_plants_lake(tmp_path: Path) -> None:
+    mine = _plant_with_lake(tmp_path / "mine", "J1044")
+    theirs = _plant_with_lake(tmp_path / "theirs", "J2001")
+    _swap_lake(mine, theirs)  # the same number of events: only the table's identity tells them apart
+    their_lake = LakeTable.for_data_dir(mine)
+    their_mark = their_lake.read_high_water_mark()
+
+    with EventStore(mine, start_sealer=False) as store:
+        assert store.lake_problem is not None
+        assert "another plant's lake" in str(store.lake_problem)
+        assert store.append(press_scan("J1044-S003", "J1044-press-3")).events[0].sequence_num == 6  # still acknowledged
+        with pytest.raises(LakeCorrupted, match="the journal seals into table"):
+            store.seal_now()
+    assert LakeTable.for_data_dir(mine).read_high_water_mark() == their_mark
+    assert (
+        LakeTable.for_data_dir(mine).delta().to_pyarrow_table().column("aggregate_id").to_pylist()[0].startswith("J2")
+    )
+
+
+def test_recovery_refuses_a_lake_that_is_not_the_journals(tmp_path: Path) -> None:
+    mine = _plant_with_lake(tmp_path / "mine", "J1044")
+    with EventStore(mine, start_sealer=False) as store:
+        _press_sheets(store, "J1044", range(3, 5))
+        store.seal_now()
+    theirs = _plant_with_lake(tmp_path / "theirs", "J2001")
+    with EventStore(theirs, start_sealer=False) as store:  # their lake ahead of my journal
+        _press_sheets(store, "J2001", range(3, 5))
+        _press_sheets(store, "J2001", range(5, 7))
+        store.seal_now()
+    _swap_lake(mine, theirs)
+
+    with pytest.raises(RecoveryRefused, match="not this journal's lake"):
+        recover_journal(mine)
