@@ -387,7 +387,8 @@ class EventStore:
         be appended: new events would take numbers the lake holds for others). A journal that never met its
         lake (new, or older than this check) takes the one it finds.
         """
-        # A lake that does not exist yet is created by the first seal, so opening a fresh store stays cheap.
+        # A lake that does not exist yet is created by the first seal, so opening a fresh store stays cheap; a
+        # lake that was lost is sealed again from the journal into a new table, which the journal then adopts.
         if not lake.exists():
             return 0
         assert self._writer is not None
@@ -710,7 +711,7 @@ class EventStore:
         """Cache the lake's high-water mark in the journal, with the next group commit (never a commit of its own
         racing the writer for SQLite's lock)."""
         lake_id = None
-        if self._lake_identity is None and self._sealer is not None:  # the first seal created the lake
+        if self._lake_identity is None and self._sealer is not None and sealed_sequence > 0:  # a seal created it
             lake_id = self._lake_identity = self._sealer.lake_identity()
         with self._enqueue_lock:
             if not self._closing:

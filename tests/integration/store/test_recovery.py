@@ -190,3 +190,21 @@ def test_recovery_refuses_a_lake_that_is_not_the_journals(tmp_path: Path) -> Non
 
     with pytest.raises(RecoveryRefused, match="not this journal's lake"):
         recover_journal(mine)
+
+
+def test_a_lost_lake_is_sealed_again_from_the_journal_into_a_table_the_journal_adopts(data_dir: DataDir) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        store.append(Append(events=(job_created("J1044", 4),), expected_versions={"J1044": 0}))
+        _press_sheets(store, "J1044", range(1, 3))
+        store.seal_now()
+        journal = store.read_arrow(0)
+    shutil.rmtree(data_dir.lake_uri)  # the lake's disk died; the journal's did not
+
+    with EventStore(data_dir, start_sealer=False) as store:
+        assert store.lake_problem is None
+        assert store.seal_now() == 5
+    with EventStore(data_dir, start_sealer=False) as store:  # the new table is this journal's lake now
+        assert store.lake_problem is None
+        _press_sheets(store, "J1044", range(3, 4))
+        assert store.seal_now() == 7
+    assert _lake_rows(data_dir).slice(0, 5).equals(journal)  # type: ignore[attr-defined]
