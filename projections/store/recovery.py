@@ -71,9 +71,10 @@ class JournalRecovery:
 def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | None = None) -> JournalRecovery:
     """Copy the lake's events after the journal's last one into the journal, so a store can open again.
 
-    Refused (RecoveryRefused, nothing written) when there is no lake, when the lake fails its own check, or when
-    journal and lake disagree about the journal's last event (a journal of another plant, or a lake pointed at
-    the wrong place); JournalInUse while a store has the journal open. `on_day(day, events)` follows progress.
+    Refused, nothing written: RecoveryRefused when there is no lake, when the lake is not the table the journal
+    sealed into, or when they disagree about the journal's last event (a journal of another plant); the lake's
+    own LakeCorrupted when it fails its check (a gap, a duplicate, a damaged file); JournalInUse while a store
+    has the journal open. `on_day(day, events)` follows progress.
     """
     path = data_dir.journal_path
     writer_lock = FileLock(path.parent / "writer.lock")
@@ -107,7 +108,7 @@ def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | 
                 rows = dataset.to_table(
                     filter=(ds.field(PARTITION_COLUMN) == day) & (ds.field("sequence_num") > before + copied)
                 ).sort_by("sequence_num")
-                scans += _copy_day(connection, rows, first=before + copied + 1, seal_mark=lake_last)
+                scans += _copy_day(connection, rows, first=before + copied + 1)
                 copied += rows.num_rows
                 if on_day is not None:
                     on_day(day, rows.num_rows)
@@ -169,8 +170,9 @@ def _check_agreement(connection: sqlite3.Connection, dataset: ds.Dataset, last: 
         )
 
 
-def _copy_day(connection: sqlite3.Connection, rows: pa.Table, *, first: int, seal_mark: int) -> int:
-    """One day's events (sequence order, starting at `first`) and their scans, in one transaction."""
+def _copy_day(connection: sqlite3.Connection, rows: pa.Table, *, first: int) -> int:
+    """One day's events (sequence order, starting at `first`) and their scans, in one transaction; the journal's
+    cached seal mark moves with them (all it holds is sealed)."""
     expected = pa.array(range(first, first + rows.num_rows), pa.int64())
     if not rows.column("sequence_num").combine_chunks().equals(expected):
         raise RecoveryRefused(f"the lake's events from {first} on are not a gapless run: nothing of that day copied")
@@ -195,7 +197,10 @@ def _copy_day(connection: sqlite3.Connection, rows: pa.Table, *, first: int, sea
     ]
     slices = (_flat(ordered.slice(start, _SLICE_ROWS)) for start in range(0, ordered.num_rows, _SLICE_ROWS))
     journal.restore(
-        connection, event_slices=slices, scans=scans, seal_mark=(seal_mark, journal.to_microseconds(datetime.now(UTC)))
+        connection,
+        event_slices=slices,
+        scans=scans,
+        seal_mark=(first + rows.num_rows - 1, journal.to_microseconds(datetime.now(UTC))),
     )
     return len(scans)
 
