@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -82,12 +82,27 @@ CREATE TABLE IF NOT EXISTS lake_identity (
 );
 """
 
-# The writer binds the three columns it assigns first, then the tail the caller prepared.
-_INSERT_EVENT_HEAD: Final = (
-    "INSERT INTO events (sequence_num, aggregate_version, recorded_at, aggregate_type, aggregate_id, event_type,"
-    " schema_version, occurred_at, job_id, sheet_id, card_unit_id, station_id, operator_id, scan_id, payload)"
+# The writer binds the three columns it assigns first, then the tail the caller prepared; times are integer
+# microseconds.
+EVENT_INSERT_ORDER: Final = (
+    "sequence_num",
+    "aggregate_version",
+    "recorded_at",
+    "aggregate_type",
+    "aggregate_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "job_id",
+    "sheet_id",
+    "card_unit_id",
+    "station_id",
+    "operator_id",
+    "scan_id",
+    "payload",
 )
-_EVENT_WIDTH: Final = 15
+_INSERT_EVENT_HEAD: Final = f"INSERT INTO events ({', '.join(EVENT_INSERT_ORDER)})"
+_EVENT_WIDTH: Final = len(EVENT_INSERT_ORDER)
 _INSERT_SCAN_HEAD: Final = (
     "INSERT INTO scans (scan_id, fingerprint, first_sequence, last_sequence, outcome, recorded_at)"
 )
@@ -645,8 +660,7 @@ def commit(
     Events come as rows or, from the writer, already flat (`event_values`: 15 values per event, in the
     INSERT's order), which spares a tuple per event.
     """
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(connection):
         _insert_many(connection, _INSERT_EVENT_HEAD, _EVENT_WIDTH, "", events)
         if event_values:
             _insert_flat(connection, _INSERT_EVENT_HEAD, _EVENT_WIDTH, "", event_values)
@@ -655,12 +669,6 @@ def commit(
             connection.execute(UPSERT_SEAL, seal_mark)
         if lake_id is not None:
             record_lake_identity(connection, lake_id)
-        connection.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-        raise
 
 
 def restore(
@@ -675,12 +683,19 @@ def restore(
     Each slice is flat, 15 values per event in the INSERT's order; a scan_id the journal already holds keeps
     its own row (with its fingerprint and answer).
     """
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(connection):
         for values in event_slices:
             _insert_flat(connection, _INSERT_EVENT_HEAD, _EVENT_WIDTH, "", values)
         _insert_many(connection, _INSERT_SCAN_HEAD, 6, " ON CONFLICT (scan_id) DO NOTHING", scans)
         connection.execute(UPSERT_SEAL, seal_mark)
+
+
+@contextlib.contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any failure: every row or none."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         connection.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(sqlite3.Error):

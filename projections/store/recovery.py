@@ -35,24 +35,6 @@ from projections.store.errors import EventStoreError, JournalBehindLake, Journal
 
 # Rows bound per INSERT batch while copying: bounds the Python objects alive at once, not the transaction.
 _SLICE_ROWS: Final = 20_000
-# The journal's INSERT order (see journal._INSERT_EVENT_HEAD); times go in as integer microseconds.
-_INSERT_ORDER: Final = (
-    "sequence_num",
-    "aggregate_version",
-    "recorded_at",
-    "aggregate_type",
-    "aggregate_id",
-    "event_type",
-    "schema_version",
-    "occurred_at",
-    "job_id",
-    "sheet_id",
-    "card_unit_id",
-    "station_id",
-    "operator_id",
-    "scan_id",
-    "payload",
-)
 _TIMES: Final = frozenset({"recorded_at", "occurred_at"})
 
 
@@ -177,9 +159,10 @@ def _copy_day(connection: sqlite3.Connection, rows: pa.Table, *, first: int) -> 
     if not rows.column("sequence_num").combine_chunks().equals(expected):
         raise RecoveryRefused(f"the lake's events from {first} on are not a gapless run: nothing of that day copied")
     columns = [
-        pc.cast(rows.column(name), pa.int64()) if name in _TIMES else rows.column(name) for name in _INSERT_ORDER
+        pc.cast(rows.column(name), pa.int64()) if name in _TIMES else rows.column(name)
+        for name in journal.EVENT_INSERT_ORDER
     ]
-    ordered = pa.table(columns, names=list(_INSERT_ORDER))
+    ordered = pa.table(columns, names=list(journal.EVENT_INSERT_ORDER))
     scan_ids = ordered.column("scan_id")
     scanned = ordered.filter(pc.and_(pc.is_valid(scan_ids), pc.not_equal(scan_ids, "")))
     grouped = scanned.group_by("scan_id", use_threads=False).aggregate(

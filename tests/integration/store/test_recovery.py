@@ -192,12 +192,10 @@ def test_recovery_refuses_a_lake_that_is_not_the_journals(tmp_path: Path) -> Non
         recover_journal(mine)
 
 
-def test_a_lost_lake_is_sealed_again_from_the_journal_into_a_table_the_journal_adopts(data_dir: DataDir) -> None:
-    with EventStore(data_dir, start_sealer=False) as store:
-        store.append(Append(events=(job_created("J1044", 4),), expected_versions={"J1044": 0}))
-        _press_sheets(store, "J1044", range(1, 3))
-        store.seal_now()
-        journal = store.read_arrow(0)
+def test_a_lost_lake_is_sealed_again_from_the_journal_into_a_table_the_journal_adopts(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    with EventStore(data_dir, read_only=True) as reader:
+        journal = reader.read_arrow(0)
     shutil.rmtree(data_dir.lake_uri)  # the lake's disk died; the journal's did not
 
     with EventStore(data_dir, start_sealer=False) as store:
