@@ -65,7 +65,7 @@ from core.envelope import EventContext, PendingEvent, RecordedEvent
 from core.errors import DomainError, InvalidCommand, InvalidId, NotAuthorized, RuleViolation, UnknownEntity
 from core.factory import Factory
 from core.ids import job_id as format_job_id
-from core.ids import parse_card_unit_id
+from core.ids import parse_card_unit_id, parse_entity_id
 from core.routing import Scan, interpret_scan
 from core.sheet import SheetState
 from projections.store import Append, AppendResult, EventStore, payload_text
@@ -545,7 +545,7 @@ class ScanService:
 
     def _settle(self, decision: _Decision, result: AppendResult) -> ScanOutcome:
         if result.replayed:
-            return _replayed(decision.scan.scan_id, decision.fingerprint, result)
+            return _replayed(decision.scan, decision.fingerprint, result)
         self._remember(decision.after, result.events)
         if decision.rejection is not None:
             raise decision.rejection
@@ -726,25 +726,38 @@ def _status(state: AggregateState | None, command: Command) -> str:
             return "unknown"
 
 
-def _replayed(scan_id: str, fingerprint: str, previous: AppendResult) -> ScanOutcome:
-    """The original answer to a scan sent again: its outcome, or the same rejection raised again."""
+def _replayed(scan: Scan, fingerprint: str, previous: AppendResult) -> ScanOutcome:
+    """The original answer to a scan sent again: its outcome, or the same rejection raised again.
+
+    A scan recovered from the lake (`projections.store.recovery`) has no fingerprint and no stored answer: it is
+    the same scan if its station, operator and moment are its events', and is answered with their events and the
+    entity its barcode names; its state and command were not kept.
+    """
+    if previous.scan_fingerprint is None and not _recorded_by(scan, previous.events):
+        raise ScanIdReused(scan.scan_id)
     if previous.scan_fingerprint is not None and previous.scan_fingerprint != fingerprint:
-        raise ScanIdReused(scan_id)
+        raise ScanIdReused(scan.scan_id)
     outcome = json.loads(previous.outcome or "{}")
     rejected = outcome.get("rejected")
     if rejected is not None:
         error_type = _RECORDED_REJECTIONS.get(rejected.get("error"), RuleViolation)
         raise error_type(str(rejected.get("detail", "")))
-    # A scan recovered from the lake has no stored answer (see projections.store.recovery): its entity is the
-    # one its first event is about.
-    recovered_entity = previous.events[0].aggregate_id if previous.events else ""
     return ScanOutcome(
-        scan_id=scan_id,
-        entity_id=str(outcome.get("entity_id", recovered_entity)),
+        scan_id=scan.scan_id,
+        entity_id=str(outcome["entity_id"]) if "entity_id" in outcome else parse_entity_id(scan.barcode).entity_id,
         state=str(outcome.get("state", "")),
         command=str(outcome.get("command", "")),
         events=outcome_events(previous.events),
         replayed=True,
+    )
+
+
+def _recorded_by(scan: Scan, events: Sequence[RecordedEvent]) -> bool:
+    """Whether `events` are what this scan recorded: the scan's station, operator and moment are theirs."""
+    return bool(events) and all(
+        (event.station_id, event.operator_id, event.occurred_at)
+        == (scan.station_id, scan.operator_id, scan.occurred_at)
+        for event in events
     )
 
 

@@ -259,8 +259,10 @@ def _read_tables(path: Path) -> tuple[dict[str, dict[str, object]], dict[str, di
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}, {}
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InvalidCommand(f"{path}: token file is not valid JSON: {error}") from None
+    except OSError as error:
+        raise InvalidCommand(f"{path}: token file cannot be read: {error}") from None
     tokens = document.get("tokens") if isinstance(document, dict) else None
     if not isinstance(tokens, dict):
         raise InvalidCommand(f"{path}: token file must be an object with a 'tokens' table")

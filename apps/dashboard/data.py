@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 import polars as pl
 import streamlit as st
 
-from core.errors import InvalidCommand, InvalidId
+from core.errors import InvalidId
 from core.events import COMPLETING_EVENT_TYPES
 from core.factory import OperatingHours
 from core.ids import parse_entity_id
@@ -100,10 +100,10 @@ def sign_in_with_token(token: str) -> Viewer:
     presented = token.strip()
     if not presented:
         raise AccessRefused("Enter the token printed by `cardtrace token issue --role planner` (or analyst, ...).")
-    try:
-        credential = _token_book(str(data_dir().root)).credential(presented)
-    except InvalidCommand as problem:
-        raise AccessRefused(f"The plant's token file cannot be read: {problem}") from None
+    book = _token_book(str(data_dir().root))
+    credential = book.credential(presented)
+    if credential is None and book.problem is not None:
+        raise AccessRefused(f"The plant's token file cannot be read, so this token cannot be checked: {book.problem}")
     if credential is None:
         raise AccessRefused("This token was not issued by this plant. Issue one with `cardtrace token issue`.")
     return _admit(credential.subject, credential.role, "token", digest=token_digest(presented))

@@ -169,10 +169,6 @@ class LakeTable:
             raise
         return int(table.version())
 
-    def identity(self) -> str:
-        """The Delta table's own id (set at creation, kept by every commit and compaction): which table this is."""
-        return str(self.delta().metadata().id)
-
     def read_high_water_mark(self) -> int:
         """The last sequence_num in the table, from the log alone (no data file is read): 0 for none."""
         if not self.exists():

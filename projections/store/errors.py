@@ -61,19 +61,28 @@ class JournalInUse(EventStoreError):
 
 
 class JournalBehindLake(EventStoreError):
-    """The lake holds events the journal does not (the journal was lost, or restored from an older copy).
-
-    Appending would give new events sequence numbers the lake already holds for others, so a store refuses to
-    open for writing until `cardtrace recover-journal` has copied the lake's events back into the journal.
+    """The lake holds (or may hold) events the journal does not: the journal was lost, or restored from an older
+    copy. Appending would give new events sequence numbers the lake already holds for others, so a store refuses
+    to open for writing until `cardtrace recover-journal` has copied the lake's events back into the journal.
     """
 
-    def __init__(self, path: str, journal_last: int, lake_uri: str, lake_last: int) -> None:
-        super().__init__(
-            f"{path}: the journal ends at sequence_num {journal_last} but the lake {lake_uri} holds events up to"
-            f" {lake_last}: the journal was lost or restored from an older copy, and nothing can be appended until"
-            f" it holds them too. Run `cardtrace recover-journal` to copy events {journal_last + 1}..{lake_last}"
-            " from the lake into it (or put back a newer copy of the journal)."
-        )
+    def __init__(
+        self, path: str, journal_last: int, lake_uri: str, lake_last: int | None, *, problem: str | None = None
+    ) -> None:
+        if lake_last is None:  # an empty journal beside a lake whose log cannot be read
+            message = (
+                f"{path}: the journal is empty but the lake {lake_uri} cannot be read ({problem}), so it cannot be"
+                " told whether the lake holds events the journal lost: mend the lake, or run"
+                " `cardtrace recover-journal` once it reads"
+            )
+        else:
+            message = (
+                f"{path}: the journal ends at sequence_num {journal_last} but the lake {lake_uri} holds events up"
+                f" to {lake_last}: the journal was lost or restored from an older copy, and nothing can be"
+                f" appended until it holds them too. Run `cardtrace recover-journal` to copy events"
+                f" {journal_last + 1}..{lake_last} from the lake into it (or put back a newer copy of the journal)."
+            )
+        super().__init__(message)
         self.path = path
         self.journal_last = journal_last
         self.lake_uri = lake_uri

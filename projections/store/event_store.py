@@ -27,11 +27,10 @@ from core.envelope import EventContext, PendingEvent, RecordedEvent, record
 from core.events import DomainEvent
 from projections.data_dir import DataDir
 from projections.lake.table import FileLock, LakeTable, sealer_lock_path
-from projections.store import journal
+from projections.store import journal, pairing
 from projections.store.errors import (
     ConcurrencyConflict,
     DurabilityError,
-    JournalBehindLake,
     JournalInUse,
     LakeCorrupted,
     ScanIdReused,
@@ -195,13 +194,10 @@ class _Ticket:
 
 
 class _SealMark:
-    """The lake's high-water mark to cache in the journal; with the lake's id the first time the journal meets it."""
+    __slots__ = ("sealed_sequence",)
 
-    __slots__ = ("lake_id", "sealed_sequence")
-
-    def __init__(self, sealed_sequence: int, lake_id: str | None = None) -> None:
+    def __init__(self, sealed_sequence: int) -> None:
         self.sealed_sequence = sealed_sequence
-        self.lake_id = lake_id
 
 
 _STOP: Final = object()
@@ -327,7 +323,6 @@ class EventStore:
         self._sealer_lock = FileLock(sealer_lock_path(data_dir))
         self._sealer: Sealer | None = None
         self._lake_problem: LakeCorrupted | None = None
-        self._lake_identity: str | None = None  # the Delta table's id, once this journal has met its lake
         # Only the writer thread reads or changes these three once the store is open.
         self._last_sequence = 0
         self._last_recorded_at = 0
@@ -380,37 +375,16 @@ class EventStore:
         return self
 
     def _pair_with_lake(self, lake: LakeTable) -> int:
-        """The lake's high-water mark, once the lake is known to be this journal's and not ahead of it.
-
-        A lake of another table than the one this journal sealed into is a lake problem (the journal goes on
-        acknowledging, nothing is sealed into it); a lake ahead of the journal is JournalBehindLake (nothing may
-        be appended: new events would take numbers the lake holds for others). A journal that never met its
-        lake (new, or older than this check) takes the one it finds.
-        """
-        # A lake that does not exist yet is created by the first seal, so opening a fresh store stays cheap; a
-        # lake that was lost is sealed again from the journal into a new table, which the journal then adopts.
-        if not lake.exists():
-            return 0
+        """The lake's high-water mark once it is known to hold this journal's history and no more (see
+        `projections.store.pairing`); a lake problem is kept and reported, a lake ahead is refused."""
         assert self._writer is not None
-        recorded = journal.lake_identity(self._writer)
-        try:
-            found = lake.identity()
-            if recorded is not None and recorded != found:
-                raise LakeCorrupted(
-                    lake.uri,
-                    f"this is Delta table {found}, but the journal seals into table {recorded}: another plant's"
-                    " lake (a data directory or CARDTRACE_LAKE_URI pointing elsewhere?); nothing is sealed into it",
-                )
-            sealed = lake.read_high_water_mark()
-        except LakeCorrupted as problem:
+        writer = self._writer
+        sealed, problem = pairing.pair(
+            lake, self._last_sequence, lambda number: journal.event_key(writer, number), self._path
+        )
+        if problem is not None:
             log.error("sealing stopped: %s", problem)
             self._lake_problem = problem
-            return 0
-        if sealed > self._last_sequence:
-            raise JournalBehindLake(str(self._path), self._last_sequence, lake.uri, sealed)
-        if recorded is None:
-            journal.record_lake_identity(self._writer, found)
-        self._lake_identity = found
         return sealed
 
     def _recover_lake(self, lake: LakeTable, sealed: int | None = None) -> None:
@@ -574,9 +548,7 @@ class EventStore:
 
     def _commit_batch(self, batch: list[_Ticket | _SealMark]) -> None:
         tickets = [entry for entry in batch if isinstance(entry, _Ticket)]
-        seals = [entry for entry in batch if isinstance(entry, _SealMark)]
-        marks = [entry.sealed_sequence for entry in seals]
-        lake_id = next((entry.lake_id for entry in seals if entry.lake_id is not None), None)
+        marks = [entry.sealed_sequence for entry in batch if isinstance(entry, _SealMark)]
         connection = self._writer
         assert connection is not None
         try:
@@ -587,7 +559,7 @@ class EventStore:
         event_values, written, scan_rows, recorded_at, last_sequence, versions_now = plan
         seal_mark = (max(marks), recorded_at) if marks else None
         try:
-            journal.commit(connection, event_values=event_values, scans=scan_rows, seal_mark=seal_mark, lake_id=lake_id)
+            journal.commit(connection, event_values=event_values, scans=scan_rows, seal_mark=seal_mark)
         except Exception as error:
             self._fail(tickets, error)
             return
@@ -710,12 +682,9 @@ class EventStore:
     def _mark_sealed(self, sealed_sequence: int) -> None:
         """Cache the lake's high-water mark in the journal, with the next group commit (never a commit of its own
         racing the writer for SQLite's lock)."""
-        lake_id = None
-        if self._lake_identity is None and self._sealer is not None and sealed_sequence > 0:  # a seal created it
-            lake_id = self._lake_identity = self._sealer.lake_identity()
         with self._enqueue_lock:
             if not self._closing:
-                self._queue.put(_SealMark(sealed_sequence, lake_id))
+                self._queue.put(_SealMark(sealed_sequence))
 
     # --- reads -----------------------------------------------------------------------------------------
 

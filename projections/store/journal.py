@@ -32,7 +32,7 @@ from core.events import EVENT_TYPES, PayloadValue, payload_fields
 from core.upcasting import upcast, upcast_payload
 from projections.lake.schema import LAKE_SCHEMA, PARTITION_COLUMN, UTC_MICROSECONDS
 
-JOURNAL_FORMAT: Final = 3  # PRAGMA user_version: bump with a migration when the tables change (see _MIGRATIONS)
+JOURNAL_FORMAT: Final = 2  # PRAGMA user_version: bump with a migration when the tables change (see _MIGRATIONS)
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND: Final = timedelta(microseconds=1)
 # The most ids one lookup query binds (an IN list or a VALUES list): far below SQLite's 32766 bound-parameter
@@ -75,10 +75,6 @@ CREATE TABLE IF NOT EXISTS seal (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     sealed_sequence INTEGER NOT NULL,
     sealed_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS lake_identity (
-    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-    lake_id TEXT NOT NULL
 );
 """
 
@@ -187,9 +183,6 @@ def connect(path: Path, *, writer: bool) -> sqlite3.Connection:
 _MIGRATIONS: Final = {
     # The versions table went: the events' own index answers it (see the module docstring).
     2: "DROP TABLE IF EXISTS aggregates;",
-    # The Delta table this journal seals into, so that a journal is never sealed into another plant's lake.
-    3: "CREATE TABLE IF NOT EXISTS lake_identity (singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
-    " lake_id TEXT NOT NULL);",
 }
 
 
@@ -256,24 +249,18 @@ def sealed_sequence(connection: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def lake_identity(connection: sqlite3.Connection) -> str | None:
-    """The id of the Delta table this journal seals into, once it has met one (None before)."""
-    row = connection.execute("SELECT lake_id FROM lake_identity WHERE singleton = 1").fetchone()
-    return str(row[0]) if row else None
+# An event's aggregate, version, type and recorded_at (integer microseconds): recorded_at is the journal's own
+# clock at the commit, so two plants' logs never share a key at the same sequence number.
+EventKey = tuple[str, int, str, int]
 
 
-def has_lake_identity(connection: sqlite3.Connection) -> bool:
-    """Whether the journal has the table (a reader may meet a journal of a format before 3)."""
-    row = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lake_identity'").fetchone()
-    return row is not None
-
-
-def record_lake_identity(connection: sqlite3.Connection, lake_id: str) -> None:
-    connection.execute(
-        "INSERT INTO lake_identity (singleton, lake_id) VALUES (1, ?)"
-        " ON CONFLICT (singleton) DO UPDATE SET lake_id = excluded.lake_id",
-        (lake_id,),
-    )
+def event_key(connection: sqlite3.Connection, sequence_num: int) -> EventKey | None:
+    """What tells one log's event from another's (see `EventKey`), for the event of that number."""
+    row = connection.execute(
+        "SELECT aggregate_id, aggregate_version, event_type, recorded_at FROM events WHERE sequence_num = ?",
+        (sequence_num,),
+    ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]), str(row[2]), int(row[3]))
 
 
 def recorded_at_of(connection: sqlite3.Connection, sequence_num: int) -> datetime | None:
@@ -653,7 +640,6 @@ def commit(
     event_values: list[object] | None = None,
     scans: Sequence[ScanInsert],
     seal_mark: tuple[int, int] | None,
-    lake_id: str | None = None,
 ) -> None:
     """One transaction: every row or none. Returns after the WAL is fsynced (synchronous=FULL).
 
@@ -667,8 +653,6 @@ def commit(
         _insert_many(connection, _INSERT_SCAN_HEAD, 6, "", scans)
         if seal_mark is not None:
             connection.execute(UPSERT_SEAL, seal_mark)
-        if lake_id is not None:
-            record_lake_identity(connection, lake_id)
 
 
 def restore(

@@ -30,8 +30,8 @@ import pyarrow.dataset as ds
 from projections.data_dir import DataDir
 from projections.lake.schema import PARTITION_COLUMN
 from projections.lake.table import FileLock, LakeTable
-from projections.store import journal
-from projections.store.errors import EventStoreError, JournalBehindLake, JournalInUse
+from projections.store import journal, pairing
+from projections.store.errors import EventStoreError, JournalInUse
 
 # Rows bound per INSERT batch while copying: bounds the Python objects alive at once, not the transaction.
 _SLICE_ROWS: Final = 20_000
@@ -39,7 +39,7 @@ _TIMES: Final = frozenset({"recorded_at", "occurred_at"})
 
 
 class RecoveryRefused(EventStoreError):
-    """The journal cannot be recovered from this lake; the message says why and nothing was written."""
+    """The journal cannot be recovered from this lake (or no further); the message says why and what was kept."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -53,10 +53,11 @@ class JournalRecovery:
 def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | None = None) -> JournalRecovery:
     """Copy the lake's events after the journal's last one into the journal, so a store can open again.
 
-    Refused, nothing written: RecoveryRefused when there is no lake, when the lake is not the table the journal
-    sealed into, or when they disagree about the journal's last event (a journal of another plant); the lake's
-    own LakeCorrupted when it fails its check (a gap, a duplicate, a damaged file); JournalInUse while a store
-    has the journal open. `on_day(day, events)` follows progress.
+    Refused before anything is written: RecoveryRefused when there is no lake or when journal and lake disagree
+    about the journal's last event (a journal of another plant); the lake's own LakeCorrupted when it fails its
+    check (a gap, a duplicate, a damaged file); JournalInUse while a store has the journal open. A refusal met
+    while copying (RecoveryRefused) leaves the days copied before it, a journal a rerun continues from.
+    `on_day(day, events)` follows progress.
     """
     path = data_dir.journal_path
     writer_lock = FileLock(path.parent / "writer.lock")
@@ -72,19 +73,13 @@ def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | 
         try:
             journal.create_tables(connection)
             before = journal.last_sequence(connection)
-            recorded, found = journal.lake_identity(connection), lake.identity()
-            if recorded is not None and recorded != found:
-                raise RecoveryRefused(
-                    f"{lake.uri}: this is Delta table {found}, but the journal seals into table {recorded}:"
-                    " not this journal's lake, nothing was copied"
-                )
             if lake_last <= before:
                 return JournalRecovery(
                     journal_last_before=before, lake_last=lake_last, events_copied=0, scans_recovered=0
                 )
             dataset = lake.delta().to_pyarrow_dataset()
             if before > 0:
-                _check_agreement(connection, dataset, before, lake.uri)
+                _check_agreement(connection, dataset, lake, before)
             copied = scans = 0
             for day in _days_holding(lake, after=before):
                 rows = dataset.to_table(
@@ -96,9 +91,9 @@ def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | 
                     on_day(day, rows.num_rows)
             if before + copied != lake_last:
                 raise RecoveryRefused(
-                    f"{lake.uri}: copied events up to {before + copied}, but the lake's mark is {lake_last}"
+                    f"{lake.uri}: copied events up to {before + copied}, but the lake's mark is {lake_last}; the"
+                    " journal keeps what was copied"
                 )
-            journal.record_lake_identity(connection, found)  # the journal now belongs to this lake
             return JournalRecovery(
                 journal_last_before=before, lake_last=lake_last, events_copied=copied, scans_recovered=scans
             )
@@ -109,24 +104,21 @@ def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | 
 
 
 def check_journal_reaches_lake(data_dir: DataDir) -> None:
-    """Raise JournalBehindLake if the lake holds events the journal does not: what a store would refuse to open
-    for writing on, checked before a service starts so that it fails with that message and nothing else."""
-    lake = LakeTable.for_data_dir(data_dir)
-    if not lake.exists():
-        return
-    lake_last = lake.read_high_water_mark()
-    journal_last, recorded = 0, None
-    if data_dir.journal_path.exists():
-        connection = journal.connect(data_dir.journal_path, writer=False)
-        try:
-            journal_last = journal.last_sequence(connection)
-            recorded = journal.lake_identity(connection) if journal.has_lake_identity(connection) else None
-        finally:
+    """Raise JournalBehindLake where a store would refuse to open for writing (see `projections.store.pairing`),
+    checked before a service starts so that it fails with that message and nothing else. A lake problem is left
+    to the store, which opens, reports it and acknowledges."""
+    path = data_dir.journal_path
+    connection = journal.connect(path, writer=False) if path.exists() else None
+    try:
+        last = journal.last_sequence(connection) if connection is not None else 0
+
+        def key(sequence_num: int) -> journal.EventKey | None:
+            return journal.event_key(connection, sequence_num) if connection is not None else None
+
+        pairing.pair(LakeTable.for_data_dir(data_dir), last, key, path)
+    finally:
+        if connection is not None:
             connection.close()
-    if recorded is not None and recorded != lake.identity():
-        return  # another plant's lake: the store opens, reports it and seals nothing into it
-    if lake_last > journal_last:
-        raise JournalBehindLake(str(data_dir.journal_path), journal_last, lake.uri, lake_last)
 
 
 def _days_holding(lake: LakeTable, *, after: int) -> list[date]:
@@ -136,19 +128,14 @@ def _days_holding(lake: LakeTable, *, after: int) -> list[date]:
     return sorted(set(newer.column(f"partition.{PARTITION_COLUMN}").to_pylist()))
 
 
-def _check_agreement(connection: sqlite3.Connection, dataset: ds.Dataset, last: int, uri: str) -> None:
+def _check_agreement(connection: sqlite3.Connection, dataset: ds.Dataset, lake: LakeTable, last: int) -> None:
     """The journal's last event must be the lake's event of that number, or they are not the same log."""
-    mine = journal.events_between(connection, last - 1, last)[0]
-    theirs = dataset.to_table(filter=ds.field("sequence_num") == last).to_pylist()
-    same = len(theirs) == 1 and (
-        theirs[0]["aggregate_id"],
-        theirs[0]["aggregate_version"],
-        theirs[0]["event_type"],
-    ) == (mine.aggregate_id, mine.aggregate_version, mine.event_type)
-    if not same:
+    mine, theirs = journal.event_key(connection, last), pairing.lake_key(lake, last, dataset)
+    if mine != theirs:
         raise RecoveryRefused(
-            f"{uri}: the journal and the lake disagree about event {last} (the journal's is {mine.event_type} of"
-            f" {mine.aggregate_id} v{mine.aggregate_version}): they are not the same plant's log, nothing was copied"
+            f"{lake.uri}: the journal and the lake disagree about event {last} (the journal's is"
+            f" {pairing.describe(mine)}, the lake's {pairing.describe(theirs)}): they are not the same plant's log,"
+            " nothing was copied"
         )
 
 
@@ -157,7 +144,10 @@ def _copy_day(connection: sqlite3.Connection, rows: pa.Table, *, first: int) -> 
     cached seal mark moves with them (all it holds is sealed)."""
     expected = pa.array(range(first, first + rows.num_rows), pa.int64())
     if not rows.column("sequence_num").combine_chunks().equals(expected):
-        raise RecoveryRefused(f"the lake's events from {first} on are not a gapless run: nothing of that day copied")
+        raise RecoveryRefused(
+            f"the lake's events from {first} on are not a gapless run: nothing of that day was copied, the days"
+            " before it were"
+        )
     columns = [
         pc.cast(rows.column(name), pa.int64()) if name in _TIMES else rows.column(name)
         for name in journal.EVENT_INSERT_ORDER
@@ -179,12 +169,18 @@ def _copy_day(connection: sqlite3.Connection, rows: pa.Table, *, first: int) -> 
         )
     ]
     slices = (_flat(ordered.slice(start, _SLICE_ROWS)) for start in range(0, ordered.num_rows, _SLICE_ROWS))
-    journal.restore(
-        connection,
-        event_slices=slices,
-        scans=scans,
-        seal_mark=(first + rows.num_rows - 1, journal.to_microseconds(datetime.now(UTC))),
-    )
+    try:
+        journal.restore(
+            connection,
+            event_slices=slices,
+            scans=scans,
+            seal_mark=(first + rows.num_rows - 1, journal.to_microseconds(datetime.now(UTC))),
+        )
+    except sqlite3.IntegrityError as clash:  # an aggregate version the journal already holds: another history
+        raise RecoveryRefused(
+            f"the lake's events from {first} on clash with the journal's ({clash}): not the same plant's log;"
+            " nothing of that day was copied"
+        ) from clash
     return len(scans)
 
 

@@ -68,10 +68,6 @@ class Sealer:
     def sealed_through(self) -> int:
         return self._sealed
 
-    def lake_identity(self) -> str:
-        """The id of the Delta table this sealer writes (read from its own handle on the table)."""
-        return self._lake.identity()
-
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

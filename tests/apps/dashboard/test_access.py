@@ -1,11 +1,13 @@
 """The token gate: nothing is shown before a planner, analyst, manager or admin token is presented."""
 
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.tokens import REFRESH_SECONDS, issue_token, revoke_tokens
+from projections.data_dir import DataDir
 from tests.apps.dashboard.conftest import ENTRYPOINT, FixturePlant, sign_in
 
 
@@ -88,6 +90,20 @@ def test_a_revoked_token_ends_the_dashboard_session_it_opened(plant: FixturePlan
     ]
     assert not shows_the_plant(app)
     assert not app.exception
+
+
+def test_a_token_file_that_cannot_be_read_is_named_at_sign_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plant: FixturePlant
+) -> None:
+    broken = DataDir(root=tmp_path / "broken-plant")
+    broken.tokens_path.parent.mkdir(parents=True, exist_ok=True)
+    broken.tokens_path.write_text("{ half a file")
+    monkeypatch.setenv("CARDTRACE_DATA", str(broken.root))
+
+    app = submit_token(plant.planner_token)
+
+    assert app.error[0].value.startswith("The plant's token file cannot be read, so this token cannot be checked:")
+    assert not shows_the_plant(app)
 
 
 OIDC_SECRETS = {

@@ -200,3 +200,21 @@ def test_a_token_file_broken_by_hand_keeps_the_known_tokens_and_says_why(data_di
     time.sleep(REFRESH_SECONDS + 0.1)
     assert book.credential(token) is not None
     assert book.problem is None
+
+
+@pytest.mark.parametrize(
+    ("broken", "problem"),
+    [(b"\xff\xfe{\x00", "not valid JSON"), (b'{"tokens": {"abc": {"role": "janitor"}}}', "unknown role")],
+)
+def test_a_token_file_that_does_not_decode_is_reported_not_raised(
+    data_dir: DataDir, broken: bytes, problem: str
+) -> None:
+    token = issue_token(data_dir, "planner", subject="PLN-3")
+    book = TokenBook(data_dir)
+    assert book.credential(token) is not None
+    data_dir.tokens_path.write_bytes(broken)  # saved in another encoding, or a role mistyped
+    time.sleep(REFRESH_SECONDS + 0.1)
+
+    assert book.credential(token) is not None
+    assert book.problem is not None
+    assert problem in book.problem

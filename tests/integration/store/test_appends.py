@@ -276,7 +276,7 @@ def test_a_journal_of_the_first_format_loses_its_copy_of_the_versions_and_keeps_
     with contextlib.closing(sqlite3.connect(data_dir.journal_path)) as migrated:
         assert migrated.execute("PRAGMA user_version").fetchone() == (journal.JOURNAL_FORMAT,)
         tables = {name for (name,) in migrated.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"events", "scans", "seal", "lake_identity"}
+        assert tables == {"events", "scans", "seal"}
         assert migrated.execute("SELECT count(*) FROM events").fetchone() == (2,)
 
 

@@ -1,6 +1,8 @@
 """A journal lost, or put back from an older copy, is refused for writing and recovered from the lake."""
 
 import shutil
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -8,9 +10,9 @@ import pytest
 from ingest.service import ScanService
 from projections.data_dir import DataDir
 from projections.lake.table import LakeTable
-from projections.store import Append, EventStore, JournalBehindLake, JournalInUse, LakeCorrupted
-from projections.store.recovery import RecoveryRefused, recover_journal
-from tests.integration.ingest.conftest import OPERATOR, PLANNER, ScanDesk
+from projections.store import Append, EventStore, JournalBehindLake, JournalInUse, LakeCorrupted, ScanIdReused
+from projections.store.recovery import RecoveryRefused, check_journal_reaches_lake, recover_journal
+from tests.integration.ingest.conftest import OPERATOR, ScanDesk
 from tests.integration.store.conftest import job_created, press_scan, sheet_completed
 
 
@@ -123,24 +125,33 @@ def test_recovery_needs_a_lake_and_a_journal_nobody_holds(data_dir: DataDir) -> 
             recover_journal(data_dir)
 
 
-def test_a_retry_of_a_recovered_scan_is_answered_with_its_entity(data_dir: DataDir) -> None:
+def test_a_retry_of_a_recovered_scan_is_answered_with_its_events_and_the_entity_it_named(data_dir: DataDir) -> None:
     with EventStore(data_dir, start_sealer=False) as store:
         desk = ScanDesk(service=ScanService(store, data_dir.load_factory()))
-        sheet = desk.service.create_job(
-            product="base-18up", sets=1, customer="Topps", due_date="2026-12-01", actor=PLANNER
-        ).sheets[0]
-        pressed = desk.scan(sheet, "PRESS-1")
+        sheet = f"{desk.new_job()}-S001"
+        desk.cut(sheet)
+        card = f"{sheet}-01"
+        desk.pass_qa(card)
+        gathered = desk.scan(card, "ASSEMBLY-1")  # its first event is the set's, not the card's
         store.seal_now()
     shutil.rmtree(data_dir.journal_path.parent)
     recover_journal(data_dir)
 
     with EventStore(data_dir, start_sealer=False) as store:
         service = ScanService(store, data_dir.load_factory())
-        again = service.submit_scan(desk.made[0], OPERATOR)
+        again = service.submit_scan(desk.made[-1], OPERATOR)
+        pressed_again = service.submit_scan(desk.made[0], OPERATOR)
+        # The same scan_id with other content: a scanner whose counter started over. Not a replay.
+        reused = replace(desk.made[-2], occurred_at=desk.made[-2].occurred_at + timedelta(hours=1))
+        with pytest.raises(ScanIdReused):
+            service.submit_scan(reused, OPERATOR)
 
     assert again.replayed
-    assert again.entity_id == sheet == pressed.entity_id
-    assert [event.sequence_num for event in again.events] == [event.sequence_num for event in pressed.events]
+    assert gathered.entity_id == card
+    assert again.entity_id == card
+    assert [event.sequence_num for event in again.events] == [event.sequence_num for event in gathered.events]
+    assert pressed_again.replayed
+    assert pressed_again.entity_id == sheet
 
 
 def _plant_with_lake(root: Path, job: str) -> DataDir:
@@ -160,15 +171,15 @@ def _swap_lake(data_dir: DataDir, other: DataDir) -> None:
 def test_a_journal_is_never_sealed_into_another_plants_lake(tmp_path: Path) -> None:
     mine = _plant_with_lake(tmp_path / "mine", "J1044")
     theirs = _plant_with_lake(tmp_path / "theirs", "J2001")
-    _swap_lake(mine, theirs)  # the same number of events: only the table's identity tells them apart
+    _swap_lake(mine, theirs)  # the same number of events: only their content tells them apart
     their_lake = LakeTable.for_data_dir(mine)
     their_mark = their_lake.read_high_water_mark()
 
     with EventStore(mine, start_sealer=False) as store:
         assert store.lake_problem is not None
-        assert "another plant's lake" in str(store.lake_problem)
+        assert "another history: its event 5 is OperationCompleted of J2001-S002 v2" in str(store.lake_problem)
         assert store.append(press_scan("J1044-S003", "J1044-press-3")).events[0].sequence_num == 6  # still acknowledged
-        with pytest.raises(LakeCorrupted, match="the journal seals into table"):
+        with pytest.raises(LakeCorrupted, match="another plant's lake"):
             store.seal_now()
     assert LakeTable.for_data_dir(mine).read_high_water_mark() == their_mark
     assert (
@@ -188,7 +199,7 @@ def test_recovery_refuses_a_lake_that_is_not_the_journals(tmp_path: Path) -> Non
         store.seal_now()
     _swap_lake(mine, theirs)
 
-    with pytest.raises(RecoveryRefused, match="not this journal's lake"):
+    with pytest.raises(RecoveryRefused, match=r"disagree about event 9 \(the journal's is OperationCompleted of J1044"):
         recover_journal(mine)
 
 
@@ -206,3 +217,46 @@ def test_a_lost_lake_is_sealed_again_from_the_journal_into_a_table_the_journal_a
         _press_sheets(store, "J1044", range(3, 4))
         assert store.seal_now() == 7
     assert _lake_rows(data_dir).slice(0, 5).equals(journal)  # type: ignore[attr-defined]
+
+
+def test_an_old_copy_of_the_journal_beside_a_lake_sealed_again_is_refused_then_recovered(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")  # events 1..5, sealed
+    _copy_journal(data_dir, tmp_path / "backup")  # last night's copy of the journal
+    with EventStore(data_dir, start_sealer=False) as store:
+        _press_sheets(store, "J1044", range(3, 5))
+        everything = store.read_arrow(0)
+    shutil.rmtree(data_dir.lake_uri)  # the lake's disk dies: it is sealed again from the journal, a new table
+    with EventStore(data_dir, start_sealer=False) as store:
+        assert store.seal_now() == 9
+    shutil.rmtree(data_dir.journal_path.parent)  # then the journal's: last night's copy goes back
+    shutil.copytree(tmp_path / "backup", data_dir.journal_path.parent)
+
+    with pytest.raises(JournalBehindLake, match=r"ends at sequence_num 5 but the lake .* holds events up to 9"):
+        EventStore(data_dir, start_sealer=False)
+    assert recover_journal(data_dir).events_copied == 4
+    with EventStore(data_dir, start_sealer=False) as store:
+        assert store.read_arrow(0).equals(everything)
+        assert store.lake_problem is None
+
+
+def test_an_empty_journal_beside_a_lake_that_cannot_be_read_is_refused(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    shutil.rmtree(data_dir.journal_path.parent)
+    for entry in (Path(data_dir.lake_uri) / "_delta_log").glob("*.json"):
+        entry.write_text("{ damaged")
+
+    with pytest.raises(JournalBehindLake, match=r"the journal is empty but the lake .* cannot be read"):
+        EventStore(data_dir, start_sealer=False)
+    with pytest.raises(JournalBehindLake, match="cannot be read"):
+        check_journal_reaches_lake(data_dir)
+
+
+def test_a_lake_that_cannot_be_read_does_not_stop_a_journal_that_has_its_events(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    for entry in (Path(data_dir.lake_uri) / "_delta_log").glob("*.json"):
+        entry.write_text("{ damaged")
+
+    check_journal_reaches_lake(data_dir)  # `cardtrace serve` starts: the store reports the lake
+    with EventStore(data_dir, start_sealer=False) as store:
+        assert store.lake_problem is not None
+        assert store.append(press_scan("J1044-S003", "J1044-press-3")).events[0].sequence_num == 6
