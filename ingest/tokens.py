@@ -214,7 +214,10 @@ class TokenBook:
         try:
             status = self._path.stat()
         except FileNotFoundError:
-            self._credentials, self._signature = {}, None
+            self._credentials, self._signature, self.problem = {}, None, None
+            return
+        except OSError as error:  # e.g. a directory the service's user may not enter
+            self.problem = f"{self._path}: token file cannot be read: {error}"
             return
         signature = (status.st_mtime_ns, status.st_size, status.st_ino)
         if signature == self._signature:

@@ -103,7 +103,11 @@ def sign_in_with_token(token: str) -> Viewer:
     book = _token_book(str(data_dir().root))
     credential = book.credential(presented)
     if credential is None and book.problem is not None:
-        raise AccessRefused(f"The plant's token file cannot be read, so this token cannot be checked: {book.problem}")
+        # The sign-in page is open to anyone: the file's path and what is wrong with it stay with the administrator.
+        raise AccessRefused(
+            "The plant's token file cannot be read, so this token cannot be checked. An administrator can see why"
+            " with `cardtrace token list`."
+        )
     if credential is None:
         raise AccessRefused("This token was not issued by this plant. Issue one with `cardtrace token issue`.")
     return _admit(credential.subject, credential.role, "token", digest=token_digest(presented))

@@ -116,6 +116,14 @@ class LakeTable:
             return True
         return bool(DeltaTable.is_deltatable(self.uri, storage_options=self._options))
 
+    def holds_files(self) -> bool:
+        """Whether anything is stored under the table's location (a table whose log was lost still has files)."""
+        try:
+            found = self._filesystem().get_file_info(pa_fs.FileSelector("", recursive=True, allow_not_found=True))
+        except (FileNotFoundError, OSError):
+            return False
+        return any(entry.type == pa_fs.FileType.File for entry in found)
+
     def create_if_missing(self) -> None:
         if self._table is not None or self.exists():
             return

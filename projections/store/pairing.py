@@ -33,11 +33,14 @@ def pair(
     for a lake problem. Raises JournalBehindLake when the lake may hold events the journal does not."""
     try:
         if not lake.exists():
-            return 0, None  # created by the first seal
+            if not lake.holds_files():
+                return 0, None  # created by the first seal
+            raise LakeCorrupted(lake.uri, "data files but no Delta log: its history cannot be read")
         sealed = lake.read_high_water_mark()
-    except LakeCorrupted as problem:
+    except Exception as error:  # damaged, or out of reach (object storage down): nobody can tell what it holds
+        problem = error if isinstance(error, LakeCorrupted) else LakeCorrupted(lake.uri, f"cannot be read: {error}")
         if journal_last == 0:
-            raise JournalBehindLake(str(journal_path), 0, lake.uri, None, problem=str(problem)) from problem
+            raise JournalBehindLake(str(journal_path), 0, lake.uri, None, problem=str(problem)) from error
         return 0, problem
     if sealed > journal_last:
         raise JournalBehindLake(str(journal_path), journal_last, lake.uri, sealed)

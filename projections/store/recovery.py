@@ -74,6 +74,8 @@ def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | 
             journal.create_tables(connection)
             before = journal.last_sequence(connection)
             if lake_last <= before:
+                if lake_last > 0:
+                    _check_agreement(connection, lake.delta().to_pyarrow_dataset(), lake, lake_last)
                 return JournalRecovery(
                     journal_last_before=before, lake_last=lake_last, events_copied=0, scans_recovered=0
                 )
@@ -108,6 +110,9 @@ def check_journal_reaches_lake(data_dir: DataDir) -> None:
     checked before a service starts so that it fails with that message and nothing else. A lake problem is left
     to the store, which opens, reports it and acknowledges."""
     path = data_dir.journal_path
+    writer_lock = FileLock(path.parent / "writer.lock")
+    if not writer_lock.acquire():
+        return  # a store has it open and appends: opening a second one will say so (JournalInUse)
     connection = journal.connect(path, writer=False) if path.exists() else None
     try:
         last = journal.last_sequence(connection) if connection is not None else 0
@@ -119,6 +124,7 @@ def check_journal_reaches_lake(data_dir: DataDir) -> None:
     finally:
         if connection is not None:
             connection.close()
+        writer_lock.release()
 
 
 def _days_holding(lake: LakeTable, *, after: int) -> list[date]:

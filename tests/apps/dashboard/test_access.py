@@ -102,7 +102,8 @@ def test_a_token_file_that_cannot_be_read_is_named_at_sign_in(
 
     app = submit_token(plant.planner_token)
 
-    assert app.error[0].value.startswith("The plant's token file cannot be read, so this token cannot be checked:")
+    assert app.error[0].value.startswith("The plant's token file cannot be read, so this token cannot be checked.")
+    assert str(broken.root) not in app.error[0].value
     assert not shows_the_plant(app)
 
 

@@ -260,3 +260,34 @@ def test_a_lake_that_cannot_be_read_does_not_stop_a_journal_that_has_its_events(
     with EventStore(data_dir, start_sealer=False) as store:
         assert store.lake_problem is not None
         assert store.append(press_scan("J1044-S003", "J1044-press-3")).events[0].sequence_num == 6
+
+
+def test_two_plants_with_the_same_job_numbers_are_still_told_apart(tmp_path: Path) -> None:
+    mine = _plant_with_lake(tmp_path / "mine", "J1044")
+    theirs = _plant_with_lake(tmp_path / "theirs", "J1044")  # the same events, recorded at other moments
+    _swap_lake(mine, theirs)
+
+    with EventStore(mine, start_sealer=False) as store:
+        assert store.lake_problem is not None
+        assert "another history" in str(store.lake_problem)
+    with pytest.raises(RecoveryRefused, match="disagree about event 5"):  # not "nothing to recover"
+        recover_journal(mine)
+
+
+def test_a_lake_whose_log_is_gone_but_whose_files_remain_is_not_taken_for_no_lake(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    shutil.rmtree(data_dir.journal_path.parent)
+    shutil.rmtree(Path(data_dir.lake_uri) / "_delta_log")
+
+    with pytest.raises(JournalBehindLake, match="data files but no Delta log"):
+        EventStore(data_dir, start_sealer=False)
+
+
+def test_the_services_check_leaves_a_journal_in_use_to_the_store(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    with EventStore(data_dir, start_sealer=False) as store:
+        _press_sheets(store, "J1044", range(3, 4))
+        store.seal_now()
+        check_journal_reaches_lake(data_dir)  # no race with the appending store: it is not read at all
+        with pytest.raises(JournalInUse):
+            EventStore(data_dir, start_sealer=False)
