@@ -136,31 +136,22 @@ def revoke_tokens(
 
 
 def _resolve(reference: str, tokens: dict[str, dict[str, object]], revoked: dict[str, dict[str, object]]) -> str:
-    """The hash of the one live token `reference` names: a whole token, or a prefix of a token id."""
+    """The hash of the one live token `reference` names: a prefix of a token id, or a whole token (whose hash is
+    the longest prefix there is)."""
     if reference.startswith(TOKEN_PREFIX):
-        whole = token_digest(reference)
-        shown = "that token"
-
-        def named(digest: str) -> bool:
-            return digest == whole
+        prefix, shown = token_digest(reference), "that token"
     else:
-        prefix = reference.strip().lower()
+        prefix, shown = reference.strip().lower(), f"token id {reference!r}"
         if len(prefix) < _MIN_ID_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
             raise InvalidCommand(
-                f"token id {reference!r} must be at least {_MIN_ID_PREFIX} hex digits of an id that "
-                "`cardtrace token list` shows"
+                f"{shown} must be at least {_MIN_ID_PREFIX} hex digits of an id that `cardtrace token list` shows"
             )
-        shown = f"token id {reference!r}"
-
-        def named(digest: str) -> bool:
-            return digest.startswith(prefix)
-
-    matches = [digest for digest in tokens if named(digest)]
+    matches = [digest for digest in tokens if digest.startswith(prefix)]
     if len(matches) > 1:
         ids = ", ".join(sorted(digest[:TOKEN_ID_LENGTH] for digest in matches))
         raise InvalidCommand(f"{shown} names {len(matches)} tokens ({ids}): give more of the id")
     if not matches:
-        gone = [entry for digest, entry in revoked.items() if named(digest)]
+        gone = [entry for digest, entry in revoked.items() if digest.startswith(prefix)]
         if gone:
             raise InvalidCommand(f"{shown} was already revoked at {gone[0].get('revoked_at')}")
         raise InvalidCommand(f"{shown} names no token issued by this plant")

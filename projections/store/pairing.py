@@ -47,11 +47,11 @@ def pair(
     if sealed == 0:
         return 0, None
     try:
-        theirs = lake_key(lake, sealed)
+        differs = disagreement(lake, journal_key, sealed)
     except LakeCorrupted as problem:
         return 0, problem
-    mine = journal_key(sealed)
-    if theirs != mine:
+    if differs is not None:
+        mine, theirs = differs
         return 0, LakeCorrupted(
             lake.uri,
             f"another history: its event {sealed} is {describe(theirs)}, the journal's is {describe(mine)}"
@@ -60,13 +60,22 @@ def pair(
     return sealed, None
 
 
+def disagreement(
+    lake: LakeTable,
+    journal_key: Callable[[int], EventKey | None],
+    sequence_num: int,
+    dataset: ds.Dataset | None = None,
+) -> tuple[EventKey | None, EventKey | None] | None:
+    """None when the lake's event of that number is the journal's; else (the journal's, the lake's)."""
+    mine, theirs = journal_key(sequence_num), lake_key(lake, sequence_num, dataset)
+    return None if mine == theirs else (mine, theirs)
+
+
 def lake_key(lake: LakeTable, sequence_num: int, dataset: ds.Dataset | None = None) -> EventKey | None:
     """The lake's event of that number, as an EventKey (file and row-group statistics narrow the read)."""
+    source = lake.delta().to_pyarrow_dataset() if dataset is None else dataset  # LakeCorrupted if no log opens
     try:
-        source = lake.delta().to_pyarrow_dataset() if dataset is None else dataset
         rows = source.to_table(filter=ds.field("sequence_num") == sequence_num, columns=list(KEY_COLUMNS))
-    except LakeCorrupted:
-        raise
     except Exception as error:  # a data file missing or damaged under the log
         raise LakeCorrupted(lake.uri, f"event {sequence_num} cannot be read: {error}") from error
     if rows.num_rows != 1:

@@ -3,10 +3,11 @@
 The lake keeps every sealed event with the envelope and payload the journal had, so the journal's events are
 copied back exactly, in sequence order, one day partition per transaction (a crash leaves a journal that a
 rerun continues). What the lake does not keep is a scan's fingerprint and answer: each scan_id among the copied
-events gets a row without them, which a retry of that scan matches whatever it holds (`EventStore` answers it
-with the scan's events), and a scan the plant rejected (no events) is not in the lake at all, so a retry of it
-is decided afresh. Events acknowledged after the lake's last seal and lost with the journal cannot be recovered
-by anyone: that window is the seal interval (about a second).
+events gets a row without them, and a retry under that scan_id is the same scan when its station, operator and
+moment are its events' (`ingest.service` answers it with them; other content is scan_id_reused). A scan the
+plant rejected (no events) is not in the lake at all, so a retry of it is decided afresh. Events acknowledged
+after the lake's last seal and lost with the journal cannot be recovered by anyone: that window is the seal
+interval (about a second).
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -73,15 +74,14 @@ def recover_journal(data_dir: DataDir, *, on_day: Callable[[date, int], None] | 
         try:
             journal.create_tables(connection)
             before = journal.last_sequence(connection)
+            dataset = lake.delta().to_pyarrow_dataset()
+            overlap = min(before, lake_last)  # the last event both should hold
+            if overlap > 0:
+                _check_agreement(connection, dataset, lake, overlap)
             if lake_last <= before:
-                if lake_last > 0:
-                    _check_agreement(connection, lake.delta().to_pyarrow_dataset(), lake, lake_last)
                 return JournalRecovery(
                     journal_last_before=before, lake_last=lake_last, events_copied=0, scans_recovered=0
                 )
-            dataset = lake.delta().to_pyarrow_dataset()
-            if before > 0:
-                _check_agreement(connection, dataset, lake, before)
             copied = scans = 0
             for day in _days_holding(lake, after=before):
                 rows = dataset.to_table(
@@ -136,8 +136,9 @@ def _days_holding(lake: LakeTable, *, after: int) -> list[date]:
 
 def _check_agreement(connection: sqlite3.Connection, dataset: ds.Dataset, lake: LakeTable, last: int) -> None:
     """The journal's last event must be the lake's event of that number, or they are not the same log."""
-    mine, theirs = journal.event_key(connection, last), pairing.lake_key(lake, last, dataset)
-    if mine != theirs:
+    differs = pairing.disagreement(lake, lambda number: journal.event_key(connection, number), last, dataset)
+    if differs is not None:
+        mine, theirs = differs
         raise RecoveryRefused(
             f"{lake.uri}: the journal and the lake disagree about event {last} (the journal's is"
             f" {pairing.describe(mine)}, the lake's {pairing.describe(theirs)}): they are not the same plant's log,"
