@@ -2,7 +2,8 @@
 
 A `Snapshot` is taken in that order — the lake first, then every journal event after the lake's high-water
 mark — so an event acknowledged by the store is in one of the two (read-your-writes), and none is in both.
-The journal keeps sealed events, so sealing between the two reads loses nothing.
+The journal keeps sealed events, so sealing between the two reads loses nothing. A lake that holds another
+history than the journal beside it (another plant's, at a mistaken URI) is not read at all: the journal alone is.
 
 The Delta log's per-file statistics let a read skip whole files before DuckDB opens them: a family's
 aggregate-id ranges, a sequence range (incremental folds) or a recorded-time bound (`known_at`). A local lake is
@@ -10,6 +11,7 @@ read by DuckDB's own Parquet reader (row-group pruning, metadata cache); a remot
 pyarrow dataset over the same object store delta-rs writes through.
 """
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -26,11 +28,13 @@ from projections.data_dir import DataDir
 from projections.engine import LAKE_COLUMN_NAMES, empty_events
 from projections.lake.schema import LAKE_SCHEMA
 from projections.lake.table import SEALER_APP_ID, LakeTable
-from projections.store import EventStore
+from projections.store import EventStore, pairing
 from projections.store.journal import JournalLineage
 from projections.views.sql import quote
 
 _SEQUENCE_COLUMNS = ("sequence_num", "aggregate_id", "recorded_at")
+
+log = logging.getLogger("cardtrace.snapshot")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -176,6 +180,9 @@ class SnapshotReader:
         self._files_sealed = 0
         self._files_lake_id: str | None = None
         self._sealed_seen: int | None = None  # the lake's high-water mark at the last snapshot
+        # Delta tables (by id) known to hold the journal's history, or another one (`_holds_another_history`)
+        self._own_lakes: set[str] = set()
+        self._other_lakes: set[str] = set()
 
     def take(self) -> Snapshot:
         files, sealed, lake_id = self._lake_files()
@@ -236,7 +243,35 @@ class SnapshotReader:
             self._files_sealed = int(sealed) if sealed is not None else high
             self._files_lake_id = str(table.metadata().id)
             self._files_version = version
+        if self._holds_another_history():
+            return (), 0, None  # the journal keeps every event: it alone is this plant's log
         return self._files, self._files_sealed, self._files_lake_id
+
+    def _holds_another_history(self) -> bool:
+        """Whether the lake at the URI is another log than the journal beside it (another plant's lake, a data
+        directory pointing at the wrong URI): their events of one number differ. The store refuses to seal into
+        such a lake; reads must not lay this journal's tail over it either. Decided once per Delta table."""
+        lake_id = self._files_lake_id
+        if lake_id is None or lake_id in self._own_lakes:
+            return False
+        if lake_id in self._other_lakes:
+            return True
+        journal = self._open_journal()
+        overlap = 0 if journal is None else min(self._files_sealed, journal.last_sequence())
+        if journal is None or overlap == 0:
+            return False  # nothing to compare yet: decided at a later version
+        if pairing.disagreement(self._lake, journal.event_key, overlap) is None:
+            self._own_lakes.add(lake_id)
+            return False
+        log.error(
+            "the lake %s holds another history than the journal %s (their events %d differ): reads come from"
+            " the journal alone",
+            self._lake.uri,
+            self._data_dir.journal_path,
+            overlap,
+        )
+        self._other_lakes.add(lake_id)
+        return True
 
     def _tail(self, after: int) -> pa.Table:
         journal = self._open_journal()

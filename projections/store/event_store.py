@@ -31,6 +31,7 @@ from projections.store import journal, pairing
 from projections.store.errors import (
     ConcurrencyConflict,
     DurabilityError,
+    JournalBehindLake,
     JournalInUse,
     LakeCorrupted,
     ScanIdReused,
@@ -46,6 +47,9 @@ VERSION_CACHE_SIZE: Final = 500_000  # aggregates whose version the writer knows
 AGGREGATE_CACHE_SIZE: Final = 20_000  # aggregates whose events load_aggregate serves from memory
 AGGREGATE_CACHE_MAX_EVENTS: Final = 1_000  # longer histories (a busy station) are not worth pinning in memory
 TOUCH_LOG_COMMITS: Final = 4_096  # recent commits remembered to keep the aggregate cache coherent
+# Seconds between two attempts to pair with a lake that had a problem at open (object storage away for a while,
+# a damaged log being repaired): sealing resumes without a restart once the lake is this journal's again.
+LAKE_RETRY_S: Final = 30.0
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _c_encoder = getattr(json.encoder, "c_make_encoder", None)
@@ -293,8 +297,8 @@ class EventStore:
 
     Opening it recovers: the journal's last sequence_num is read from its primary key, the lake's high-water
     mark from the Delta log, the two are checked against each other, and sealing resumes. A lake problem does
-    not stop acknowledgements (the journal is the system of record): sealing stops and `health()` and
-    `seal_now()` report the LakeCorrupted with its path.
+    not stop acknowledgements (the journal is the system of record): sealing waits, `health()` and `seal_now()`
+    report the LakeCorrupted with its path, and the pairing is tried again every `lake_retry_s` seconds.
     """
 
     def __init__(
@@ -305,9 +309,11 @@ class EventStore:
         seal_batch: int = 50_000,
         start_sealer: bool = True,
         read_only: bool = False,
+        lake_retry_s: float = LAKE_RETRY_S,
     ) -> None:
         self.data_dir = data_dir
         self._seal_interval_s = seal_interval_s
+        self._lake_retry_s = lake_retry_s
         self._seal_batch = seal_batch
         self._start_sealer = start_sealer
         self._read_only = read_only
@@ -323,6 +329,8 @@ class EventStore:
         self._sealer_lock = FileLock(sealer_lock_path(data_dir))
         self._sealer: Sealer | None = None
         self._lake_problem: LakeCorrupted | None = None
+        self._lake_watcher: threading.Thread | None = None
+        self._stop_watching = threading.Event()
         # Only the writer thread reads or changes these three once the store is open.
         self._last_sequence = 0
         self._last_recorded_at = 0
@@ -370,8 +378,11 @@ class EventStore:
         if not self._read_only:
             self._writer_thread = threading.Thread(target=self._write_loop, name="cardtrace-journal", daemon=True)
             self._writer_thread.start()
-            if self._lake_problem is None and self._sealer_lock.acquire():
-                self._recover_lake(lake, sealed)
+            if self._lake_problem is None:
+                if self._sealer_lock.acquire():
+                    self._recover_lake(lake, sealed)
+            elif self._start_sealer:
+                self._watch_lake(lake)
         return self
 
     def _pair_with_lake(self, lake: LakeTable) -> int:
@@ -386,6 +397,42 @@ class EventStore:
             log.error("sealing stopped: %s", problem)
             self._lake_problem = problem
         return sealed
+
+    def _watch_lake(self, lake: LakeTable) -> None:
+        """Pair with the lake again every `lake_retry_s` until it holds this journal's history, then seal."""
+        self._stop_watching.clear()
+        self._lake_watcher = threading.Thread(
+            target=self._watch_loop, args=(lake,), name="cardtrace-lake-watcher", daemon=True
+        )
+        self._lake_watcher.start()
+
+    def _watch_loop(self, lake: LakeTable) -> None:
+        while not self._stop_watching.wait(self._lake_retry_s):
+            try:
+                sealed, problem = pairing.pair(lake, self._committed, self.event_key, self._path)
+            except JournalBehindLake as behind:
+                # Readable again, and ahead: events acknowledged since took numbers the lake holds for others.
+                self._lake_problem = LakeCorrupted(
+                    lake.uri,
+                    f"readable again, and it holds events up to {behind.lake_last} while the journal ends at"
+                    f" {behind.journal_last}: the events acknowledged meanwhile took numbers it holds for others."
+                    " Nothing is sealed into it; stop the service and reconcile the two before sealing",
+                )
+                log.error("sealing stopped for good: %s", self._lake_problem)
+                return
+            if problem is not None:
+                if str(problem) != str(self._lake_problem):
+                    log.error("sealing still stopped: %s", problem)
+                self._lake_problem = problem
+                continue
+            if not self._sealer_lock.acquire():
+                log.warning("the lake at %s is readable again, but another process holds the sealer lock", lake.uri)
+                return
+            self._lake_problem = None
+            self._recover_lake(lake, sealed)
+            if self._sealer is not None:
+                log.info("the lake at %s holds this journal's history again: sealing resumes", lake.uri)
+                return
 
     def _recover_lake(self, lake: LakeTable, sealed: int | None = None) -> None:
         """Check the lake's files and resume sealing from the lake's own high-water mark (`sealed`, if read)."""
@@ -424,6 +471,10 @@ class EventStore:
         if self._writer_thread is not None:
             self._writer_thread.join()
             self._writer_thread = None
+        self._stop_watching.set()
+        if self._lake_watcher is not None:
+            self._lake_watcher.join()
+            self._lake_watcher = None
         if self._sealer is not None:
             self._sealer.stop()
             self._sealer = None
@@ -747,6 +798,10 @@ class EventStore:
         return journal.feed_after(
             self._readers.get(), after, limit, occurred_through=occurred_through, recorded_through=recorded_through
         )
+
+    def event_key(self, sequence_num: int) -> journal.EventKey | None:
+        """What tells this log's event of that number from another log's (see `projections.store.pairing`)."""
+        return journal.event_key(self._readers.get(), sequence_num)
 
     def lookup_scan(self, scan_id: str) -> AppendResult | None:
         """The recorded result of a scan_id (as a retry would get it), or None if it was never recorded."""

@@ -1,6 +1,8 @@
 """A journal lost, or put back from an older copy, is refused for writing and recovered from the lake."""
 
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -8,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.service import ScanService
+from projections import open_lake
 from projections.data_dir import DataDir
 from projections.lake.table import LakeTable
 from projections.store import Append, EventStore, JournalBehindLake, JournalInUse, LakeCorrupted, ScanIdReused
@@ -291,3 +294,78 @@ def test_the_services_check_leaves_a_journal_in_use_to_the_store(tmp_path: Path)
         check_journal_reaches_lake(data_dir)  # no race with the appending store: it is not read at all
         with pytest.raises(JournalInUse):
             EventStore(data_dir, start_sealer=False)
+
+
+def _damage_log(data_dir: DataDir, keep: Path) -> None:
+    """The lake's log unreadable, as if its storage were away; its entries are kept in `keep`."""
+    shutil.copytree(Path(data_dir.lake_uri) / "_delta_log", keep)
+    for entry in (Path(data_dir.lake_uri) / "_delta_log").glob("*.json"):
+        entry.write_text("{ damaged")
+
+
+def _mend_log(data_dir: DataDir, kept: Path) -> None:
+    shutil.rmtree(Path(data_dir.lake_uri) / "_delta_log")
+    shutil.copytree(kept, Path(data_dir.lake_uri) / "_delta_log")
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the store did not get there in time"
+        time.sleep(0.02)
+
+
+def test_sealing_resumes_by_itself_once_a_lake_that_could_not_be_read_reads_again(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    _damage_log(data_dir, tmp_path / "kept-log")
+
+    with EventStore(data_dir, lake_retry_s=0.05, seal_interval_s=0.05) as store:
+        assert store.lake_problem is not None  # the lake away when the service started
+        _press_sheets(store, "J1044", range(3, 4))  # acknowledged all the same
+        time.sleep(0.2)
+        assert store.health()["sealed_sequence"] == 5
+        assert store.lake_problem is not None
+        _mend_log(data_dir, tmp_path / "kept-log")  # storage back
+
+        _wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
+        assert store.health()["sealing"] is True
+        with EventStore(data_dir, read_only=True) as reader:
+            assert _lake_rows(data_dir).equals(reader.read_arrow(0))  # type: ignore[attr-defined]
+
+
+def test_a_lake_that_reads_again_ahead_of_the_journal_is_never_sealed_into(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")  # events 1..5, sealed
+    _copy_journal(data_dir, tmp_path / "backup")
+    with EventStore(data_dir, start_sealer=False) as store:
+        _press_sheets(store, "J1044", range(3, 5))
+        store.seal_now()  # the lake holds 1..9
+    shutil.rmtree(data_dir.journal_path.parent)  # the journal's disk dies; last night's copy (1..5) goes back
+    shutil.copytree(tmp_path / "backup", data_dir.journal_path.parent)
+    _damage_log(data_dir, tmp_path / "kept-log")  # and the lake cannot be read while the service starts
+
+    with EventStore(data_dir, lake_retry_s=0.05, seal_interval_s=0.05) as store:
+        assert store.append(press_scan("J1044-S005", "J1044-press-5")).events[0].sequence_num == 6
+        _mend_log(data_dir, tmp_path / "kept-log")
+
+        _wait_for(lambda: "readable again" in str(store.lake_problem))
+        assert "holds events up to 9 while the journal ends at 6" in str(store.lake_problem)
+        with pytest.raises(LakeCorrupted, match="readable again"):
+            store.seal_now()
+    assert LakeTable.for_data_dir(data_dir).read_high_water_mark() == 9
+
+
+def test_reads_never_lay_the_journals_events_over_another_plants_lake(tmp_path: Path) -> None:
+    mine = _plant_with_lake(tmp_path / "mine", "J1044")
+    with EventStore(mine, start_sealer=False) as store:
+        _press_sheets(store, "J1044", range(3, 4))  # 6..7, not sealed
+    theirs = _plant_with_lake(tmp_path / "theirs", "J2001")
+    with EventStore(theirs, start_sealer=False) as store:
+        _press_sheets(store, "J2001", range(3, 5))
+        store.seal_now()  # their lake: 1..9
+    _swap_lake(mine, theirs)
+
+    with open_lake(mine, use_materialized=False) as lake:
+        events = lake.events().select("sequence_num", "aggregate_id").sort("sequence_num")
+        assert events["sequence_num"].to_list() == list(range(1, 8))
+        assert all(aggregate.startswith("J1044") for aggregate in events["aggregate_id"])
+        assert lake.sql("SELECT job_id FROM jobs")["job_id"].to_list() == ["J1044"]
