@@ -28,37 +28,58 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def s3_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    port = _free_port()
-    log = (tmp_path / "moto.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
+class _MotoServer:
+    """moto's S3 server on one port of 127.0.0.1, which a test may stop and start again (it keeps nothing)."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log_path.open("a") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=log
+            )
         deadline = time.monotonic() + 30
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
             except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail(f"moto's S3 server did not start on {endpoint}: see {tmp_path / 'moto.log'}")
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    pytest.fail(f"moto's S3 server did not start on {self.endpoint}: see {self._log_path}")
                 time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+
+
+@pytest.fixture
+def moto_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_MotoServer]:
+    server = _MotoServer(tmp_path / "moto.log")
+    server.start()
+    try:
         for name, value in {
-            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ENDPOINT_URL": server.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "us-east-1",
             "AWS_EC2_METADATA_DISABLED": "true",
         }.items():
             monkeypatch.setenv(name, value)
-        yield endpoint
+        yield server
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+        server.stop()
+
+
+@pytest.fixture
+def s3_endpoint(moto_server: _MotoServer) -> str:
+    return moto_server.endpoint
 
 
 def test_events_seal_into_an_s3_lake_and_read_back_with_plain_engines(tmp_path: Path, s3_endpoint: str) -> None:
@@ -103,3 +124,29 @@ def test_a_journal_lost_beside_an_s3_lake_is_recovered_from_it(tmp_path: Path, s
     with EventStore(data_dir, start_sealer=False) as store:
         assert store.read_arrow(0).equals(journal)
         assert store.append(press_scan("J1044-S006", "scan-6")).events[0].sequence_num == 6
+
+
+def test_sealing_resumes_once_object_storage_that_was_away_at_start_is_back(
+    tmp_path: Path, moto_server: _MotoServer
+) -> None:
+    boto3.client("s3", endpoint_url=moto_server.endpoint).create_bucket(Bucket="cardtrace")
+    data_dir = DataDir(root=tmp_path / "data", lake_uri_override="s3://cardtrace/lake/events")
+    with EventStore(data_dir, start_sealer=False) as store:
+        for number in range(1, 4):
+            store.append(press_scan(f"J1044-S{number:03d}", f"scan-{number}"))
+        store.seal_now()
+    moto_server.stop()  # object storage away while the service starts (and it comes back empty: moto keeps nothing)
+
+    with EventStore(data_dir, lake_retry_s=0.2, seal_interval_s=0.1) as store:
+        assert "cannot be read" in str(store.lake_problem)
+        assert store.append(press_scan("J1044-S004", "scan-4")).events[0].sequence_num == 4
+        moto_server.start()
+        boto3.client("s3", endpoint_url=moto_server.endpoint).create_bucket(Bucket="cardtrace")
+
+        deadline = time.monotonic() + 60
+        while store.lake_problem is not None or store.health()["sealed_sequence"] != 4:
+            assert time.monotonic() < deadline, store.health()
+            time.sleep(0.1)
+        journal = store.read_arrow(0)
+    lake = DeltaTable("s3://cardtrace/lake/events", storage_options=storage_options_for("s3://cardtrace/lake/events"))
+    assert lake.to_pyarrow_table().sort_by("sequence_num").equals(journal)  # sealed again from the journal, whole
