@@ -141,6 +141,31 @@ def _recover_journal(args: argparse.Namespace, data: DataDir) -> int:
     return 0
 
 
+def _backup_journal(args: argparse.Namespace, data: DataDir) -> int:
+    from rich.console import Console
+
+    from projections.store.backup import backup_journal
+
+    with Console(stderr=True).status(f"copying the journal to {args.destination}"):
+        copy = backup_journal(data, Path(args.destination))
+    print(f"backed up events 1..{copy.last_sequence:,} ({copy.size_bytes / 2**20:,.1f} MiB) to {copy.path}")
+    return 0
+
+
+def _restore_journal(args: argparse.Namespace, data: DataDir) -> int:
+    from projections.lake.table import LakeTable
+    from projections.store.backup import restore_journal
+
+    replaced = restore_journal(data, Path(args.copy))
+    print(f"restored the journal from {args.copy}", file=sys.stderr)
+    if replaced is not None:
+        print(f"the journal it replaced was moved to {replaced}", file=sys.stderr)
+    if not LakeTable.for_data_dir(data).exists():
+        print("there is no lake beside it: the copy is the whole log", file=sys.stderr)
+        return 0
+    return _recover_journal(args, data)  # the copy is older than the lake: bring it up to it
+
+
 def _positive_days(text: str) -> float:
     try:
         days = float(text)
@@ -207,6 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
         _recover_journal,
         "copy the lake's events into a journal that was lost or restored from an older copy",
     )
+    backup = command("backup-journal", _backup_journal, "copy the journal, consistent, while the service runs")
+    backup.add_argument("destination", metavar="FILE", help="the copy to write (a new file)")
+    restore = command(
+        "restore-journal",
+        _restore_journal,
+        "put a journal backup back (service stopped; the current journal is moved aside), then recover the events"
+        " sealed into the lake since",
+    )
+    restore.add_argument("copy", metavar="FILE", help="a copy written by backup-journal")
     command("compact", _compact, "compact the lake's small files and write a checkpoint")
     return parser
 

@@ -87,3 +87,7 @@ class JournalBehindLake(EventStoreError):
         self.journal_last = journal_last
         self.lake_uri = lake_uri
         self.lake_last = lake_last
+
+
+class JournalCopyError(EventStoreError):
+    """A backup of the journal, or putting one back, was refused or failed; nothing was left half-written."""

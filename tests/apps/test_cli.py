@@ -112,6 +112,25 @@ def test_a_lost_journal_stops_the_service_until_it_is_recovered_from_the_lake(tm
     assert cardtrace("rebuild", data=tmp_path).returncode == 0
 
 
+def test_a_journal_backed_up_then_lost_is_put_back_and_brought_up_to_the_lake(tmp_path: Path) -> None:
+    plant, copy = tmp_path / "plant", tmp_path / "journal-copy.sqlite3"
+    assert cardtrace("simulate", "--days", "0.05", "--seed", "5", data=plant).returncode == 0
+    backed_up = cardtrace("backup-journal", str(copy), data=plant)
+    assert backed_up.returncode == 0, backed_up.stderr
+    assert backed_up.stdout.startswith("backed up events 1..")
+    refused = cardtrace("backup-journal", str(copy), data=plant)
+    assert refused.returncode == 2
+    assert "never overwrites" in refused.stderr
+    assert cardtrace("simulate", "--days", "0.05", "--seed", "5", data=plant).returncode == 0  # the plant goes on
+    shutil.rmtree(DataDir(root=plant).journal_path.parent)  # then the journal's disk dies
+
+    restored = cardtrace("restore-journal", str(copy), data=plant)
+    assert restored.returncode == 0, restored.stderr
+    assert f"restored the journal from {copy}" in restored.stderr
+    assert restored.stdout.startswith("recovered events ")  # what was sealed after the backup
+    assert cardtrace("rebuild", data=plant).returncode == 0
+
+
 def test_schedule_prints_a_verified_schedule_as_json(tmp_path: Path) -> None:
     problem = tmp_path / "ft06.json"
     problem.write_text(json.dumps(jobshop_mapping(FT06.read_text(encoding="utf-8"))), encoding="utf-8")
