@@ -330,6 +330,7 @@ class EventStore:
         self._sealer: Sealer | None = None
         self._lake_problem: LakeCorrupted | None = None
         self._lake_watcher: threading.Thread | None = None
+        self._sealer_setup = threading.Lock()
         self._stop_watching = threading.Event()
         # Only the writer thread reads or changes these three once the store is open.
         self._last_sequence = 0
@@ -428,14 +429,20 @@ class EventStore:
             if not self._sealer_lock.acquire():
                 log.warning("the lake at %s is readable again, but another process holds the sealer lock", lake.uri)
                 return
-            self._lake_problem = None
             self._recover_lake(lake, sealed)
             if self._sealer is not None:
+                self._lake_problem = None
                 log.info("the lake at %s holds this journal's history again: sealing resumes", lake.uri)
                 return
 
     def _recover_lake(self, lake: LakeTable, sealed: int | None = None) -> None:
         """Check the lake's files and resume sealing from the lake's own high-water mark (`sealed`, if read)."""
+        # The lake watcher and seal_now may both get here: one sealer per store, ever.
+        with self._sealer_setup:
+            if self._sealer is None:
+                self._start_sealing(lake, sealed)
+
+    def _start_sealing(self, lake: LakeTable, sealed: int | None) -> None:
         try:
             if lake.exists():
                 sealed = lake.read_high_water_mark() if sealed is None else sealed
