@@ -50,6 +50,9 @@ TOUCH_LOG_COMMITS: Final = 4_096  # recent commits remembered to keep the aggreg
 # Seconds between two attempts to pair with a lake that had a problem at open (object storage away for a while,
 # a damaged log being repaired): sealing resumes without a restart once the lake is this journal's again.
 LAKE_RETRY_S: Final = 30.0
+# How long close() waits for a lake watcher caught in a call to storage that does not answer; past that it is
+# left behind (a daemon thread), and it can no longer start sealing (see _recover_lake).
+LAKE_WATCHER_JOIN_S: Final = 5.0
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _c_encoder = getattr(json.encoder, "c_make_encoder", None)
@@ -401,14 +404,14 @@ class EventStore:
 
     def _watch_lake(self, lake: LakeTable) -> None:
         """Pair with the lake again every `lake_retry_s` until it holds this journal's history, then seal."""
-        self._stop_watching.clear()
+        self._stop_watching = threading.Event()  # this watcher's own: one left behind by close() stays stopped
         self._lake_watcher = threading.Thread(
-            target=self._watch_loop, args=(lake,), name="cardtrace-lake-watcher", daemon=True
+            target=self._watch_loop, args=(lake, self._stop_watching), name="cardtrace-lake-watcher", daemon=True
         )
         self._lake_watcher.start()
 
-    def _watch_loop(self, lake: LakeTable) -> None:
-        while not self._stop_watching.wait(self._lake_retry_s):
+    def _watch_loop(self, lake: LakeTable, stop: threading.Event) -> None:
+        while not stop.wait(self._lake_retry_s):
             try:
                 sealed, problem = pairing.pair(lake, self._committed, self.event_key, self._path)
             except JournalBehindLake as behind:
@@ -421,6 +424,8 @@ class EventStore:
                 )
                 log.error("sealing stopped for good: %s", self._lake_problem)
                 return
+            except Exception as error:  # storage gone again halfway through
+                sealed, problem = 0, LakeCorrupted(lake.uri, f"cannot be read: {error}")
             if problem is not None:
                 if str(problem) != str(self._lake_problem):
                     log.error("sealing still stopped: %s", problem)
@@ -429,20 +434,27 @@ class EventStore:
             if not self._sealer_lock.acquire():
                 log.warning("the lake at %s is readable again, but another process holds the sealer lock", lake.uri)
                 return
-            self._recover_lake(lake, sealed)
+            try:
+                self._recover_lake(lake, sealed, unless=stop)
+            except Exception as error:  # storage gone again between pairing and checking: try again later
+                log.warning("the lake at %s could not be checked: %s", lake.uri, error)
+                continue
             if self._sealer is not None:
                 self._lake_problem = None
                 log.info("the lake at %s holds this journal's history again: sealing resumes", lake.uri)
                 return
 
-    def _recover_lake(self, lake: LakeTable, sealed: int | None = None) -> None:
-        """Check the lake's files and resume sealing from the lake's own high-water mark (`sealed`, if read)."""
+    def _recover_lake(
+        self, lake: LakeTable, sealed: int | None = None, *, unless: threading.Event | None = None
+    ) -> None:
+        """Check the lake's files and resume sealing from the lake's own high-water mark (`sealed`, if read);
+        not once `unless` is set (a lake watcher the store has stopped)."""
         # The lake watcher and seal_now may both get here: one sealer per store, ever.
         with self._sealer_setup:
             if self._sealer is None:
-                self._start_sealing(lake, sealed)
+                self._start_sealing(lake, sealed, unless)
 
-    def _start_sealing(self, lake: LakeTable, sealed: int | None) -> None:
+    def _start_sealing(self, lake: LakeTable, sealed: int | None, unless: threading.Event | None) -> None:
         try:
             if lake.exists():
                 sealed = lake.read_high_water_mark() if sealed is None else sealed
@@ -454,6 +466,8 @@ class EventStore:
             self._lake_problem = problem
             return
         sealed = sealed or 0  # no lake yet: the first seal creates it
+        if unless is not None and unless.is_set():
+            return  # the store stopped this watcher while the lake was being checked
         self._sealer = Sealer(
             lake=lake,
             journal_path=self._path,
@@ -480,8 +494,14 @@ class EventStore:
             self._writer_thread = None
         self._stop_watching.set()
         if self._lake_watcher is not None:
-            self._lake_watcher.join()
+            self._lake_watcher.join(LAKE_WATCHER_JOIN_S)
+            if self._lake_watcher.is_alive():
+                log.warning("the lake watcher is still waiting on %s; closing without it", self.data_dir.lake_uri)
             self._lake_watcher = None
+        # A watcher starting a sealer finishes first, and its sealer is stopped below; one still waiting on
+        # storage sees its stop and starts none.
+        if self._sealer_setup.acquire(timeout=LAKE_WATCHER_JOIN_S):
+            self._sealer_setup.release()
         if self._sealer is not None:
             self._sealer.stop()
             self._sealer = None

@@ -1,11 +1,13 @@
 """A journal lost, or put back from an older copy, is refused for writing and recovered from the lake."""
 
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,16 @@ from ingest.service import ScanService
 from projections import open_lake
 from projections.data_dir import DataDir
 from projections.lake.table import LakeTable
-from projections.store import Append, EventStore, JournalBehindLake, JournalInUse, LakeCorrupted, ScanIdReused
+from projections.store import (
+    Append,
+    EventStore,
+    JournalBehindLake,
+    JournalInUse,
+    LakeCorrupted,
+    ScanIdReused,
+    event_store,
+    pairing,
+)
 from projections.store.recovery import RecoveryRefused, check_journal_reaches_lake, recover_journal
 from tests.integration.ingest.conftest import OPERATOR, ScanDesk
 from tests.integration.store.conftest import job_created, press_scan, sheet_completed
@@ -369,3 +380,32 @@ def test_reads_never_lay_the_journals_events_over_another_plants_lake(tmp_path: 
         assert events["sequence_num"].to_list() == list(range(1, 8))
         assert all(aggregate.startswith("J1044") for aggregate in events["aggregate_id"])
         assert lake.sql("SELECT job_id FROM jobs")["job_id"].to_list() == ["J1044"]
+
+
+def test_closing_does_not_wait_on_a_lake_that_never_answers_nor_seal_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    _damage_log(data_dir, tmp_path / "kept-log")
+    monkeypatch.setattr(event_store, "LAKE_WATCHER_JOIN_S", 0.2)
+    asked, answer = threading.Event(), threading.Event()
+    paired = pairing.pair
+
+    def hung_storage(*arguments: Any) -> tuple[int, LakeCorrupted | None]:
+        asked.set()
+        answer.wait(30)  # object storage that accepts the connection and never answers
+        return paired(*arguments)
+
+    store = EventStore(data_dir, lake_retry_s=0.01, seal_interval_s=0.01)
+    _press_sheets(store, "J1044", range(3, 4))
+    monkeypatch.setattr(pairing, "pair", hung_storage)
+    assert asked.wait(10)
+    _mend_log(data_dir, tmp_path / "kept-log")  # the lake would pair now, if the call ever came back
+
+    began = time.monotonic()
+    store.close()
+    assert time.monotonic() - began < 5
+    answer.set()  # the storage answers after the store closed
+    time.sleep(0.3)
+    assert LakeTable.for_data_dir(data_dir).read_high_water_mark() == 5  # nothing sealed by a closed store
+    assert not [thread for thread in threading.enumerate() if thread.name == "cardtrace-sealer"]
