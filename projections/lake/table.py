@@ -56,6 +56,11 @@ _S3_ENVIRONMENT: Final = (
     "AWS_S3_LOCKING_PROVIDER",
     "DELTA_DYNAMO_TABLE_NAME",
 )
+# Bounds on one call to object storage (object_store's client and retry settings, which delta-rs takes as
+# storage options): its defaults wait up to 180 s on storage that accepts a connection and never answers.
+# `CARDTRACE_S3_<NAME>` overrides one (e.g. CARDTRACE_S3_TIMEOUT=60s for a slow link). Polars takes the same
+# options (so an analyst can pass them on), except a string max_retries: retry_timeout bounds the retries.
+_S3_LIMITS: Final = {"timeout": "30s", "connect_timeout": "5s", "retry_timeout": "30s"}
 # What delta-rs names its data files, optionally with object_store's staging suffix (`#n`) of an upload that
 # was interrupted; anything else in the table directory was put there by someone else.
 _DATA_FILE: Final = re.compile(
@@ -67,7 +72,8 @@ def storage_options_for(uri: str) -> dict[str, str] | None:
     """Storage options for delta-rs from the environment; None for a local path.
 
     An `http://` endpoint (a local S3-compatible server) implies AWS_ALLOW_HTTP. Without a locking provider,
-    unsafe rename is allowed because a single process (the sealer lock's holder) writes the table.
+    unsafe rename is allowed because a single process (the sealer lock's holder) writes the table. Every call
+    is bounded in time (`_S3_LIMITS`), so storage that hangs is an error after a while, not a stall.
     """
     if not uri.startswith("s3://"):
         return None
@@ -78,6 +84,8 @@ def storage_options_for(uri: str) -> dict[str, str] | None:
         options.setdefault("AWS_ALLOW_HTTP", "true")
     if "AWS_S3_LOCKING_PROVIDER" not in options:
         options.setdefault("AWS_S3_ALLOW_UNSAFE_RENAME", "true")
+    for name, default in _S3_LIMITS.items():
+        options[name] = os.environ.get(f"CARDTRACE_S3_{name.upper()}") or default
     return options
 
 
