@@ -156,7 +156,7 @@ def _restore_journal(args: argparse.Namespace, data: DataDir) -> int:
     from projections.lake.table import LakeTable
     from projections.store.backup import restore_journal
 
-    replaced = restore_journal(data, Path(args.copy))
+    replaced = restore_journal(data, Path(args.copy), force=args.force)
     print(f"restored the journal from {args.copy}", file=sys.stderr)
     if replaced is not None:
         print(f"the journal it replaced was moved to {replaced}", file=sys.stderr)
@@ -241,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
         " sealed into the lake since",
     )
     restore.add_argument("copy", metavar="FILE", help="a copy written by backup-journal")
+    restore.add_argument(
+        "--force", action="store_true", help="even if the journal holds acknowledged events the lake does not"
+    )
     command("compact", _compact, "compact the lake's small files and write a checkpoint")
     return parser
 

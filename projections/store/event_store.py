@@ -382,10 +382,9 @@ class EventStore:
         if not self._read_only:
             self._writer_thread = threading.Thread(target=self._write_loop, name="cardtrace-journal", daemon=True)
             self._writer_thread.start()
-            if self._lake_problem is None:
-                if self._sealer_lock.acquire():
-                    self._recover_lake(lake, sealed)
-            elif self._start_sealer:
+            if self._lake_problem is None and self._sealer_lock.acquire():
+                self._recover_lake(lake, sealed)
+            if self._lake_problem is not None and self._start_sealer:  # at pairing, or in the lake's check
                 self._watch_lake(lake)
         return self
 
@@ -431,9 +430,9 @@ class EventStore:
                     log.error("sealing still stopped: %s", problem)
                 self._lake_problem = problem
                 continue
-            if not self._sealer_lock.acquire():
-                log.warning("the lake at %s is readable again, but another process holds the sealer lock", lake.uri)
-                return
+            if not self._sealer_lock.acquire():  # `cardtrace compact` for a while, or another service
+                self._lake_problem = LakeCorrupted(lake.uri, "readable again; another process holds the sealer lock")
+                continue
             try:
                 self._recover_lake(lake, sealed, unless=stop)
             except Exception as error:  # storage gone again between pairing and checking: try again later

@@ -1,5 +1,6 @@
 """A journal backed up while a store appends, and put back after the journal's disk is lost."""
 
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -7,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from projections.data_dir import DataDir
-from projections.store import EventStore, JournalInUse
+from projections.store import Append, EventStore, JournalInUse
 from projections.store.backup import backup_journal, restore_journal
 from projections.store.errors import JournalCopyError
 from projections.store.recovery import recover_journal
-from tests.integration.store.conftest import press_scan
+from tests.integration.store.conftest import press_scan, sheet_started
 
 
 def _press(store: EventStore, sheets: range) -> None:
@@ -21,32 +22,47 @@ def _press(store: EventStore, sheets: range) -> None:
 
 def test_a_backup_taken_while_a_store_appends_is_one_whole_moment_of_the_log(data_dir: DataDir, tmp_path: Path) -> None:
     with EventStore(data_dir, start_sealer=False) as store:
-        _press(store, range(1, 51))
-        stop = threading.Event()
+        _bulk_press(store, range(1, 20_001))  # a journal big enough that its copy takes a while
+        flowing, stop = threading.Event(), threading.Event()
 
         def keep_appending() -> None:
-            number = 51
+            number = 20_001
             while not stop.is_set():
                 _press(store, range(number, number + 1))
                 number += 1
+                flowing.set()
 
         writer = threading.Thread(target=keep_appending)
         writer.start()
         try:
+            assert flowing.wait(10)
             copy = backup_journal(data_dir, tmp_path / "journal-copy.sqlite3")
         finally:
             stop.set()
             writer.join()
         everything = store.read_arrow(0)
 
-    assert copy.last_sequence >= 50
+    assert 20_000 < copy.last_sequence < everything.num_rows  # taken while appends went on
     restored = DataDir(root=tmp_path / "restored")
     assert restore_journal(restored, copy.path) is None  # nothing there to move aside
     with EventStore(restored, read_only=True) as reader:
         held = reader.read_arrow(0)
     assert held.column("sequence_num").to_pylist() == list(range(1, copy.last_sequence + 1))  # no gap, no half
     assert held.equals(everything.slice(0, copy.last_sequence))
-    assert _scans_in(copy.path) == copy.last_sequence  # every press scan's answer came along
+    assert _scans_in(copy.path) == copy.last_sequence - 20_000  # every press scan's answer came along
+
+
+def _bulk_press(store: EventStore, sheets: range) -> None:
+    """Sheets pressed without scans, many per group commit."""
+    appends = [
+        Append(
+            events=(sheet_started(f"J{1000 + n // 999}-S{n % 999 + 1:03d}"),),
+            expected_versions={f"J{1000 + n // 999}-S{n % 999 + 1:03d}": 0},
+        )
+        for n in sheets
+    ]
+    for answer in store.append_many(appends):
+        assert not isinstance(answer, Exception), answer
 
 
 def _scans_in(path: Path) -> int:
@@ -112,3 +128,37 @@ def test_a_restore_refuses_a_running_store_and_a_file_that_is_not_a_journal(data
             restore_journal(data_dir, wrong)
     with EventStore(data_dir, read_only=True) as reader:  # the journal was left as it was
         assert reader.last_sequence() == 2
+
+
+def test_a_restore_never_loses_events_only_the_journal_holds(data_dir: DataDir, tmp_path: Path) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        _press(store, range(1, 4))
+        store.seal_now()
+        copy = backup_journal(data_dir, tmp_path / "copy.sqlite3")
+        _press(store, range(4, 6))  # acknowledged, not sealed when the service stopped
+
+    with pytest.raises(JournalCopyError, match=r"events 4\.\.5 were acknowledged and would be lost"):
+        restore_journal(data_dir, copy.path)
+    with pytest.raises(JournalCopyError, match="the journal itself"):
+        restore_journal(data_dir, data_dir.journal_path)
+    with EventStore(data_dir, read_only=True) as reader:
+        assert reader.last_sequence() == 5  # untouched
+    assert restore_journal(data_dir, copy.path, force=True) is not None  # the operator's call
+    with EventStore(data_dir, read_only=True) as reader:
+        assert reader.last_sequence() == 3
+
+
+def test_a_file_copy_of_a_journal_with_its_wal_beside_it_is_restored_whole(data_dir: DataDir, tmp_path: Path) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        _press(store, range(1, 6))
+        (tmp_path / "copied").mkdir()
+        for file in data_dir.journal_path.parent.glob("journal.sqlite3*"):  # cp while running: the WAL matters
+            shutil.copyfile(file, tmp_path / "copied" / file.name)
+        everything = store.read_arrow(0)
+    assert (tmp_path / "copied" / "journal.sqlite3-wal").stat().st_size > 0
+
+    restored = DataDir(root=tmp_path / "restored")
+    restore_journal(restored, tmp_path / "copied" / "journal.sqlite3")
+    assert not restored.journal_path.with_name("journal.sqlite3-wal").exists()
+    with EventStore(restored, read_only=True) as reader:
+        assert reader.read_arrow(0).equals(everything)

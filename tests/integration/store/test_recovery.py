@@ -14,7 +14,7 @@ import pytest
 from ingest.service import ScanService
 from projections import open_lake
 from projections.data_dir import DataDir
-from projections.lake.table import LakeTable
+from projections.lake.table import FileLock, LakeTable, sealer_lock_path
 from projections.store import (
     Append,
     EventStore,
@@ -409,3 +409,31 @@ def test_closing_does_not_wait_on_a_lake_that_never_answers_nor_seal_after_it(
     time.sleep(0.3)
     assert LakeTable.for_data_dir(data_dir).read_high_water_mark() == 5  # nothing sealed by a closed store
     assert not [thread for thread in threading.enumerate() if thread.name == "cardtrace-sealer"]
+
+
+def test_a_lake_whose_check_fails_at_open_is_checked_again_until_it_passes(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    stray = Path(data_dir.lake_uri) / "notes.csv"
+    stray.write_text("someone's spreadsheet\n")  # a foreign file: the lake fails its check, not its pairing
+
+    with EventStore(data_dir, lake_retry_s=0.05, seal_interval_s=0.05) as store:
+        assert "notes.csv" in str(store.lake_problem)
+        _press_sheets(store, "J1044", range(3, 4))
+        stray.unlink()
+
+        _wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
+
+
+def test_a_watcher_that_finds_the_sealer_lock_taken_says_so_and_waits_for_it(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    _damage_log(data_dir, tmp_path / "kept-log")
+    other_process = FileLock(sealer_lock_path(data_dir))  # `cardtrace compact`, say
+    assert other_process.acquire()
+
+    with EventStore(data_dir, lake_retry_s=0.05, seal_interval_s=0.05) as store:
+        _press_sheets(store, "J1044", range(3, 4))
+        _mend_log(data_dir, tmp_path / "kept-log")
+        _wait_for(lambda: "another process holds the sealer lock" in str(store.lake_problem))
+        other_process.release()
+
+        _wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
