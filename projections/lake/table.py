@@ -14,6 +14,8 @@ import contextlib
 import fcntl
 import os
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +125,22 @@ class LakeTable:
         if self._table is not None:  # opened once: a Delta table is never removed under its readers
             return True
         return bool(DeltaTable.is_deltatable(self.uri, storage_options=self._options))
+
+    def answers(self, timeout_s: float = 5.0) -> bool:
+        """Whether the lake's storage answers at all (any HTTP status will do): asked with Python's own client
+        before a delta-rs call, because a delta-rs call waiting on storage that does not answer holds the GIL,
+        and with it every thread of the process, for as long as its timeout (found in review)."""
+        if self._options is None:
+            return True
+        region = self._options.get("AWS_REGION", "us-east-1")
+        endpoint = self._options.get("AWS_ENDPOINT_URL") or f"https://s3.{region}.amazonaws.com"
+        try:
+            urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout_s).close()
+        except urllib.error.HTTPError:
+            return True  # it answered, if only to refuse an unsigned request
+        except (OSError, ValueError):
+            return False
+        return True
 
     def holds_files(self) -> bool:
         """Whether anything is stored under the table's location (a table whose log was lost still has files)."""

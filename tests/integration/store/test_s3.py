@@ -59,6 +59,37 @@ class _MotoServer:
             self._process = None
 
 
+class _Link:
+    """The network between the store and object storage: a relay process (`tcp_relay`) that a test can cut
+    and mend, with the server (and what it stores) still there behind it."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target = target_port
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def mend(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.store.tcp_relay", str(self.port), str(self._target)],
+            cwd=Path(__file__).resolve().parents[3],
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "the relay did not start"
+                time.sleep(0.05)
+
+    def cut(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+            self._process = None
+
+
 @pytest.fixture
 def moto_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_MotoServer]:
     server = _MotoServer(tmp_path / "moto.log")
@@ -150,3 +181,74 @@ def test_sealing_resumes_once_object_storage_that_was_away_at_start_is_back(
         journal = store.read_arrow(0)
     lake = DeltaTable("s3://cardtrace/lake/events", storage_options=storage_options_for("s3://cardtrace/lake/events"))
     assert lake.to_pyarrow_table().sort_by("sequence_num").equals(journal)  # sealed again from the journal, whole
+
+
+def test_sealing_resumes_from_the_lakes_mark_once_the_link_to_object_storage_is_back(
+    tmp_path: Path, moto_server: _MotoServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    link = _Link(moto_server.port)
+    link.mend()
+    request.addfinalizer(link.cut)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", link.endpoint)
+    monkeypatch.setenv("CARDTRACE_S3_RETRY_TIMEOUT", "2s")
+    boto3.client("s3", endpoint_url=link.endpoint).create_bucket(Bucket="cardtrace")
+    uri = "s3://cardtrace/lake/events"
+    data_dir = DataDir(root=tmp_path / "data", lake_uri_override=uri)
+    with EventStore(data_dir, start_sealer=False) as store:
+        for number in range(1, 4):
+            store.append(press_scan(f"J1044-S{number:03d}", f"scan-{number}"))
+        store.seal_now()
+    link.cut()  # the network to object storage is down while the service starts; the bucket keeps the lake
+
+    with EventStore(data_dir, lake_retry_s=0.2, seal_interval_s=0.1) as store:
+        assert "cannot be read" in str(store.lake_problem)
+        for number in range(4, 6):
+            store.append(press_scan(f"J1044-S{number:03d}", f"scan-{number}"))
+        link.mend()
+
+        deadline = time.monotonic() + 60
+        while store.lake_problem is not None or store.health()["sealed_sequence"] != 5:
+            assert time.monotonic() < deadline, store.health()
+            time.sleep(0.1)
+        journal = store.read_arrow(0)
+    lake = DeltaTable(uri, storage_options=storage_options_for(uri))
+    assert lake.to_pyarrow_table().sort_by("sequence_num").equals(journal)  # 1..5, each once
+    assert len(lake.history()) == 3  # created, sealed 1..3 before the outage, 4..5 after: nothing sealed again
+
+
+def test_storage_that_never_answers_does_not_hold_up_acknowledgements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    silent = socket.socket()  # accepts connections (the kernel does) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    for name, value in {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "CARDTRACE_S3_TIMEOUT": "1s",
+        "CARDTRACE_S3_RETRY_TIMEOUT": "1s",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with EventStore(DataDir(root=tmp_path / "data"), start_sealer=False) as store:  # a journal with events
+        store.append(press_scan("J1044-S001", "scan-1"))
+    data_dir = DataDir(root=tmp_path / "data", lake_uri_override="s3://cardtrace/lake/events")
+
+    try:
+        with EventStore(data_dir, lake_retry_s=0.05) as store:
+            assert "cannot be read" in str(store.lake_problem)
+            slowest = 0.0
+            for number in range(2, 40):  # while the watcher keeps asking the silent storage
+                began = time.monotonic()
+                store.append(press_scan(f"J1044-S{number:03d}", f"scan-{number}"))
+                slowest = max(slowest, time.monotonic() - began)
+                time.sleep(0.05)
+            assert slowest < 0.5
+            deadline = time.monotonic() + 15
+            while "does not answer" not in str(store.lake_problem):
+                assert time.monotonic() < deadline, store.lake_problem
+                time.sleep(0.1)
+    finally:
+        silent.close()
