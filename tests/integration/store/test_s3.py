@@ -28,6 +28,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _wait_until_listening(port: int, process: "subprocess.Popen[bytes]", what: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"{what} did not start listening on 127.0.0.1:{port}")
+            time.sleep(0.05)
+
+
 class _MotoServer:
     """moto's S3 server on one port of 127.0.0.1, which a test may stop and start again (it keeps nothing)."""
 
@@ -42,15 +54,7 @@ class _MotoServer:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=log
             )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self._process.poll() is not None:
-                    pytest.fail(f"moto's S3 server did not start on {self.endpoint}: see {self._log_path}")
-                time.sleep(0.1)
+        _wait_until_listening(self.port, self._process, f"moto's S3 server (see {self._log_path})")
 
     def stop(self) -> None:
         if self._process is not None:
@@ -74,14 +78,7 @@ class _Link:
             [sys.executable, "-m", "tests.integration.store.tcp_relay", str(self.port), str(self._target)],
             cwd=Path(__file__).resolve().parents[3],
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "the relay did not start"
-                time.sleep(0.05)
+        _wait_until_listening(self.port, self._process, "the relay")
 
     def cut(self) -> None:
         if self._process is not None:
