@@ -160,7 +160,15 @@ def _restore_journal(args: argparse.Namespace, data: DataDir) -> int:
     print(f"restored the journal from {args.copy}", file=sys.stderr)
     if replaced is not None:
         print(f"the journal it replaced was moved to {replaced}", file=sys.stderr)
-    if not LakeTable.for_data_dir(data).exists():
+    try:
+        lake_exists = LakeTable.for_data_dir(data).exists()
+    except Exception as error:  # forced past a lake that cannot be reached
+        print(
+            f"cardtrace restore-journal: the lake cannot be read ({error}); run recover-journal once it reads",
+            file=sys.stderr,
+        )
+        return 2
+    if not lake_exists:
         print("there is no lake beside it: the copy is the whole log", file=sys.stderr)
         return 0
     return _recover_journal(args, data)  # the copy is older than the lake: bring it up to it

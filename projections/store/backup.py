@@ -3,8 +3,8 @@
 `backup_journal` copies the journal with SQLite's online backup in a single step, so the copy is one
 consistent moment of the log even while a store appends (a copy made in steps starts over whenever another
 connection writes, and beside a busy floor it would never end). The copy is written next to its destination,
-checked, fsynced and renamed into place: a destination holds a whole copy or nothing. It is one plain SQLite
-file, no WAL beside it.
+checked, fsynced and linked into place, never over an existing file: a destination holds a whole copy or
+nothing. It is one plain SQLite file, no WAL beside it.
 
 `restore_journal` puts a copy back, only while no store holds the journal (its writer lock). Everything that
 can fail comes first: the copy is read through SQLite into a new file beside the journal (so a copy with its
