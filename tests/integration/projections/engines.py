@@ -34,14 +34,24 @@ class DuckDBEngine:
     models: frozenset[str] = frozenset({"card_units", "sheets", "assemblies", "jobs", "job_progress", "station_queue"})
 
     def read(self, lake_file: Path, model: str, cut: Cut, factory: Factory, now: datetime) -> Rows:
-        query = f"SELECT * FROM {model}"
+        return self.read_together(lake_file, (model,), cut, factory, now)[model]
+
+    def read_together(
+        self, lake_file: Path, models: tuple[str, ...], cut: Cut, factory: Factory, now: datetime
+    ) -> dict[str, Rows]:
+        """Several read models over one definition of the views: the folds they share are made once."""
+        queries = {model: f"SELECT * FROM {model}" for model in models}
         with _CONNECTION.cursor() as cursor:
             # the folds a derived model reads become tables: planning them inline would dominate these tiny logs
-            folds = frozenset({"card_units", "sheets", "assembly_states", "jobs"} - {model})
+            folds = frozenset({"card_units", "sheets", "assembly_states", "jobs"} - set(models))
             source = f"read_parquet('{lake_file}')"
-            define_views(cursor, source, factory, cut, now=now, only=views_for(query), as_tables=folds)
-            relation = cursor.sql(query)
-            return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+            needed = set().union(*(views_for(query) for query in queries.values()))
+            define_views(cursor, source, factory, cut, now=now, only=needed, as_tables=folds)
+            rows = {}
+            for model, query in queries.items():
+                relation = cursor.sql(query)
+                rows[model] = [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+            return rows
 
 
 @dataclass(frozen=True)
