@@ -29,7 +29,7 @@ from projections.engine import LAKE_COLUMN_NAMES, empty_events
 from projections.lake.schema import LAKE_SCHEMA
 from projections.lake.table import SEALER_APP_ID, LakeTable
 from projections.store import EventStore, pairing
-from projections.store.journal import EventKey, JournalLineage
+from projections.store.journal import JournalLineage
 from projections.views.sql import quote
 
 _SEQUENCE_COLUMNS = ("sequence_num", "aggregate_id", "recorded_at")
@@ -180,9 +180,8 @@ class SnapshotReader:
         self._files_sealed = 0
         self._files_lake_id: str | None = None
         self._sealed_seen: int | None = None  # the lake's high-water mark at the last snapshot
-        # (Delta table id, journal's first event) pairs known to hold one history, or two (`_holds_another_history`)
-        self._own_pairs: set[tuple[str, EventKey | None]] = set()
-        self._other_pairs: set[tuple[str, EventKey | None]] = set()
+        # Delta table id -> whether it holds another history than the journal (`_holds_another_history`)
+        self._other_history: dict[str, bool] = {}
 
     def take(self) -> Snapshot:
         files, sealed, lake_id = self._lake_files()
@@ -250,32 +249,29 @@ class SnapshotReader:
     def _holds_another_history(self) -> bool:
         """Whether the lake at the URI is another log than the journal beside it (another plant's lake, a data
         directory pointing at the wrong URI): their events of one number differ. The store refuses to seal into
-        such a lake; reads must not lay this journal's tail over it either. Decided once per pair of a Delta
-        table and a journal (known by its first event: a journal put back or recovered is decided again)."""
+        such a lake; reads must not lay this journal's tail over it either. Decided once per Delta table (this
+        reader's journal connections stay on the file they opened, so a journal put back is a new reader's)."""
         lake_id = self._files_lake_id
+        if lake_id is None:
+            return False
+        verdict = self._other_history.get(lake_id)
+        if verdict is not None:
+            return verdict
         journal = self._open_journal()
-        if lake_id is None or journal is None:
-            return False
-        pair = (lake_id, journal.event_key(1))
-        if pair in self._own_pairs:
-            return False
-        if pair in self._other_pairs:
-            return True
-        overlap = min(self._files_sealed, journal.last_sequence())
-        if overlap == 0:
+        overlap = 0 if journal is None else min(self._files_sealed, journal.last_sequence())
+        if journal is None or overlap == 0:
             return False  # nothing to compare yet: decided at a later version
-        if pairing.disagreement(self._lake, journal.event_key, overlap) is None:
-            self._own_pairs.add(pair)
-            return False
-        log.error(
-            "the lake %s holds another history than the journal %s (their events %d differ): reads come from"
-            " the journal alone",
-            self._lake.uri,
-            self._data_dir.journal_path,
-            overlap,
-        )
-        self._other_pairs.add(pair)
-        return True
+        verdict = pairing.disagreement(self._lake, journal.event_key, overlap) is not None
+        self._other_history[lake_id] = verdict
+        if verdict:
+            log.error(
+                "the lake %s holds another history than the journal %s (their events %d differ): reads come from"
+                " the journal alone",
+                self._lake.uri,
+                self._data_dir.journal_path,
+                overlap,
+            )
+        return verdict
 
     def _tail(self, after: int) -> pa.Table:
         journal = self._open_journal()
