@@ -122,25 +122,26 @@ class LakeTable:
         return None if self._options is None else dict(self._options)
 
     def exists(self) -> bool:
+        """Whether the table exists; OSError when its object storage does not answer (asked first, see below)."""
         if self._table is not None:  # opened once: a Delta table is never removed under its readers
             return True
+        self._require_answering_storage()
         return bool(DeltaTable.is_deltatable(self.uri, storage_options=self._options))
 
-    def answers(self, timeout_s: float = 5.0) -> bool:
-        """Whether the lake's storage answers at all (any HTTP status will do): asked with Python's own client
-        before a delta-rs call, because a delta-rs call waiting on storage that does not answer holds the GIL,
-        and with it every thread of the process, for as long as its timeout (found in review)."""
+    def _require_answering_storage(self, timeout_s: float = 5.0) -> None:
+        """Ask object storage whether it answers at all (any HTTP status will do) with Python's own client, before
+        the first delta-rs call: a delta-rs call waiting on storage that does not answer holds the GIL, and with
+        it every thread of the process (acknowledgements too), for as long as its timeout (found in review)."""
         if self._options is None:
-            return True
+            return
         region = self._options.get("AWS_REGION", "us-east-1")
         endpoint = self._options.get("AWS_ENDPOINT_URL") or f"https://s3.{region}.amazonaws.com"
         try:
             urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout_s).close()
         except urllib.error.HTTPError:
-            return True  # it answered, if only to refuse an unsigned request
-        except (OSError, ValueError):
-            return False
-        return True
+            return  # it answered, if only to refuse an unsigned request
+        except (OSError, ValueError) as error:
+            raise OSError(f"{endpoint} does not answer ({error})") from error
 
     def holds_files(self) -> bool:
         """Whether anything is stored under the table's location (a table whose log was lost still has files)."""

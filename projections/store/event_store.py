@@ -411,9 +411,6 @@ class EventStore:
 
     def _watch_loop(self, lake: LakeTable, stop: threading.Event) -> None:
         while not stop.wait(self._lake_retry_s):
-            if not lake.answers():
-                self._lake_problem = LakeCorrupted(lake.uri, "cannot be read: its storage does not answer")
-                continue
             try:
                 sealed, problem = pairing.pair(lake, self._committed, self.event_key, self._path)
             except JournalBehindLake as behind:
