@@ -733,9 +733,8 @@ def _replayed(scan: Scan, fingerprint: str, previous: AppendResult) -> ScanOutco
     the same scan if its station, operator and moment are its events', and is answered with their events and the
     entity its barcode names; its state and command were not kept.
     """
-    if previous.scan_fingerprint is None and not _recorded_by(scan, previous.events):
-        raise ScanIdReused(scan.scan_id)
-    if previous.scan_fingerprint is not None and previous.scan_fingerprint != fingerprint:
+    recorded = previous.scan_fingerprint
+    if not (_recorded_by(scan, previous.events) if recorded is None else recorded == fingerprint):
         raise ScanIdReused(scan.scan_id)
     outcome = json.loads(previous.outcome or "{}")
     rejected = outcome.get("rejected")
