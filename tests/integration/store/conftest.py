@@ -1,6 +1,7 @@
 """A real event store in a temporary data directory, and the events a plant floor would append to it."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,3 +81,11 @@ def store(data_dir: DataDir) -> Iterator[EventStore]:
         yield opened
     finally:
         opened.close()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 20.0, what: object = "the store") -> None:
+    """Poll `condition` until it holds; fail naming `what` (called if callable) after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"did not get there in time: {what() if callable(what) else what}"
+        time.sleep(0.02)

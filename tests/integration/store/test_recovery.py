@@ -3,7 +3,6 @@
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from projections.store import (
 )
 from projections.store.recovery import RecoveryRefused, check_journal_reaches_lake, recover_journal
 from tests.integration.ingest.conftest import OPERATOR, ScanDesk
-from tests.integration.store.conftest import job_created, press_scan, sheet_completed
+from tests.integration.store.conftest import job_created, press_scan, sheet_completed, wait_for
 
 
 def _press_sheets(store: EventStore, job: str, sheets: range) -> None:
@@ -319,13 +318,6 @@ def _mend_log(data_dir: DataDir, kept: Path) -> None:
     shutil.copytree(kept, Path(data_dir.lake_uri) / "_delta_log")
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the store did not get there in time"
-        time.sleep(0.02)
-
-
 def test_sealing_resumes_by_itself_once_a_lake_that_could_not_be_read_reads_again(tmp_path: Path) -> None:
     data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
     _damage_log(data_dir, tmp_path / "kept-log")
@@ -338,7 +330,7 @@ def test_sealing_resumes_by_itself_once_a_lake_that_could_not_be_read_reads_agai
         assert store.lake_problem is not None
         _mend_log(data_dir, tmp_path / "kept-log")  # storage back
 
-        _wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
+        wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
         assert store.health()["sealing"] is True
         with EventStore(data_dir, read_only=True) as reader:
             assert _lake_rows(data_dir).equals(reader.read_arrow(0))  # type: ignore[attr-defined]
@@ -358,7 +350,7 @@ def test_a_lake_that_reads_again_ahead_of_the_journal_is_never_sealed_into(tmp_p
         assert store.append(press_scan("J1044-S005", "J1044-press-5")).events[0].sequence_num == 6
         _mend_log(data_dir, tmp_path / "kept-log")
 
-        _wait_for(lambda: "readable again" in str(store.lake_problem))
+        wait_for(lambda: "readable again" in str(store.lake_problem))
         assert "holds events up to 9 while the journal ends at 6" in str(store.lake_problem)
         with pytest.raises(LakeCorrupted, match="readable again"):
             store.seal_now()
@@ -421,7 +413,7 @@ def test_a_lake_whose_check_fails_at_open_is_checked_again_until_it_passes(tmp_p
         _press_sheets(store, "J1044", range(3, 4))
         stray.unlink()
 
-        _wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
+        wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
 
 
 def test_a_watcher_that_finds_the_sealer_lock_taken_says_so_and_waits_for_it(tmp_path: Path) -> None:
@@ -433,7 +425,7 @@ def test_a_watcher_that_finds_the_sealer_lock_taken_says_so_and_waits_for_it(tmp
     with EventStore(data_dir, lake_retry_s=0.05, seal_interval_s=0.05) as store:
         _press_sheets(store, "J1044", range(3, 4))
         _mend_log(data_dir, tmp_path / "kept-log")
-        _wait_for(lambda: "another process holds the sealer lock" in str(store.lake_problem))
+        wait_for(lambda: "another process holds the sealer lock" in str(store.lake_problem))
         other_process.release()
 
-        _wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
+        wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)

@@ -16,7 +16,7 @@ from projections.data_dir import DataDir
 from projections.lake.table import LakeTable, storage_options_for
 from projections.store import EventStore, JournalBehindLake, LakeCorrupted
 from projections.store.recovery import recover_journal
-from tests.integration.store.conftest import press_scan
+from tests.integration.store.conftest import press_scan, wait_for
 
 pytest.importorskip("moto.server", reason="moto[server] is not installed, so there is no local S3 to test against")
 boto3 = pytest.importorskip("boto3", reason="boto3 is not installed, so the test bucket cannot be created")
@@ -171,10 +171,7 @@ def test_sealing_resumes_once_object_storage_that_was_away_at_start_is_back(
         moto_server.start()
         boto3.client("s3", endpoint_url=moto_server.endpoint).create_bucket(Bucket="cardtrace")
 
-        deadline = time.monotonic() + 60
-        while store.lake_problem is not None or store.health()["sealed_sequence"] != 4:
-            assert time.monotonic() < deadline, store.health()
-            time.sleep(0.1)
+        wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 4, 60, store.health)
         journal = store.read_arrow(0)
     lake = DeltaTable("s3://cardtrace/lake/events", storage_options=storage_options_for("s3://cardtrace/lake/events"))
     assert lake.to_pyarrow_table().sort_by("sequence_num").equals(journal)  # sealed again from the journal, whole
@@ -203,10 +200,7 @@ def test_sealing_resumes_from_the_lakes_mark_once_the_link_to_object_storage_is_
             store.append(press_scan(f"J1044-S{number:03d}", f"scan-{number}"))
         link.mend()
 
-        deadline = time.monotonic() + 60
-        while store.lake_problem is not None or store.health()["sealed_sequence"] != 5:
-            assert time.monotonic() < deadline, store.health()
-            time.sleep(0.1)
+        wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 5, 60, store.health)
         journal = store.read_arrow(0)
     lake = DeltaTable(uri, storage_options=storage_options_for(uri))
     assert lake.to_pyarrow_table().sort_by("sequence_num").equals(journal)  # 1..5, each once
@@ -243,9 +237,6 @@ def test_storage_that_never_answers_does_not_hold_up_acknowledgements(
                 slowest = max(slowest, time.monotonic() - began)
                 time.sleep(0.05)
             assert slowest < 0.5
-            deadline = time.monotonic() + 15
-            while "does not answer" not in str(store.lake_problem):
-                assert time.monotonic() < deadline, store.lake_problem
-                time.sleep(0.1)
+            wait_for(lambda: "does not answer" in str(store.lake_problem), 15, lambda: store.lake_problem)
     finally:
         silent.close()
