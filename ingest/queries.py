@@ -32,6 +32,15 @@ MAX_FORECAST_DAYS: Final = 60
 
 Body = dict[str, Any]
 
+# What /health says of a store problem instead of the store's text, which names the lake's URI and files.
+PUBLIC_PROBLEMS: Final = {
+    "lake_problem": (
+        "sealing is stopped: the lake cannot be read or does not hold this journal's history; scans are still"
+        " acknowledged (the server's log names the lake and the fix)"
+    ),
+    "sealer_error": ("sealing failed and is retried; scans are still acknowledged (the server's log says why)"),
+}
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TimeTravel:
@@ -249,11 +258,15 @@ class PlantReads:
         return FeedPage(events=rows, next_after=next_after)
 
     def health(self) -> Body:
+        """The store's state for anyone who asks (no token): what is wrong, in words that name no path or URI.
+
+        The store's own texts name the lake's URI and the offending file; they stay in the server's log.
+        """
         state: Mapping[str, Any] = self._store.health()
-        degraded = bool(state.get("lake_problem")) or bool(state.get("sealer_error"))
+        problems = {name: text for name, text in PUBLIC_PROBLEMS.items() if state.get(name)}
         return {
-            "status": "degraded" if degraded else "ok",
-            "journal": {"last_sequence": int(state["last_sequence"]), "details": dict(state)},
+            "status": "degraded" if problems else "ok",
+            "journal": {"last_sequence": int(state["last_sequence"]), "details": {**state, **problems}},
             "lake": {
                 "sealed_through": int(state["sealed_sequence"]),
                 "seal_lag_events": int(state["seal_lag_events"]),

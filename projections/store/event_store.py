@@ -431,7 +431,10 @@ class EventStore:
                 self._lake_problem = problem
                 continue
             if not self._sealer_lock.acquire():  # `cardtrace compact` for a while, or another service
-                self._lake_problem = LakeCorrupted(lake.uri, "readable again; another process holds the sealer lock")
+                held = LakeCorrupted(lake.uri, "readable again; another process holds the sealer lock")
+                if str(held) != str(self._lake_problem):
+                    log.warning("sealing still stopped: %s", held)
+                self._lake_problem = held
                 continue
             try:
                 self._recover_lake(lake, sealed, unless=stop)
