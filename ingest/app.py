@@ -49,7 +49,7 @@ def create_app(data_dir: DataDir, *, refresh_period_s: float = DEFAULT_PERIOD_S)
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         factory = data_dir.load_factory()
-        store = EventStore(data_dir)
+        store = EventStore(data_dir, seal_in_process=True)  # sealing never takes the GIL from the scans
         lake = open_lake(data_dir)
         commit = GroupCommit(store)
         keeper = ReadModelKeeper(data_dir, refresh_period_s).start()

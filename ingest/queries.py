@@ -35,8 +35,8 @@ Body = dict[str, Any]
 # What /health says of a store problem instead of the store's text, which names the lake's URI and files.
 PUBLIC_PROBLEMS: Final = {
     "lake_problem": (
-        "sealing is stopped: the lake cannot be read or does not hold this journal's history; scans are still"
-        " acknowledged (the server's log names the lake and the fix)"
+        "sealing is stopped: the lake cannot be read, does not hold this journal's history, or another process"
+        " is writing it; scans are still acknowledged (the server's log says which, and the fix)"
     ),
     "sealer_error": ("sealing failed and is retried; scans are still acknowledged (the server's log says why)"),
 }

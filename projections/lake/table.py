@@ -371,6 +371,12 @@ class FileLock:
     def held(self) -> bool:
         return self._fd is not None
 
+    def fileno(self) -> int:
+        """The locked descriptor: a child process that inherits it holds the lock with this one."""
+        if self._fd is None:
+            raise RuntimeError(f"{self.path}: the lock is not held")
+        return self._fd
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock

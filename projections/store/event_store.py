@@ -38,6 +38,7 @@ from projections.store.errors import (
     SealerBusy,
 )
 from projections.store.sealer import Sealer
+from projections.store.sealer_process import SealerProcess
 
 log = logging.getLogger("cardtrace.store")
 
@@ -311,10 +312,14 @@ class EventStore:
         seal_interval_s: float = 0.5,
         seal_batch: int = 50_000,
         start_sealer: bool = True,
+        seal_in_process: bool = False,
         read_only: bool = False,
         lake_retry_s: float = LAKE_RETRY_S,
     ) -> None:
         self.data_dir = data_dir
+        # The background sealer in a child process (`projections.store.sealer_process`): what a service wants,
+        # so sealing never takes the GIL from its scans; a thread of this process otherwise.
+        self._seal_in_process = seal_in_process
         self._seal_interval_s = seal_interval_s
         self._lake_retry_s = lake_retry_s
         self._seal_batch = seal_batch
@@ -330,7 +335,7 @@ class EventStore:
         self._readers = journal.Readers(self._path)
         self._writer_lock = FileLock(self._path.parent / "writer.lock")
         self._sealer_lock = FileLock(sealer_lock_path(data_dir))
-        self._sealer: Sealer | None = None
+        self._sealer: Sealer | SealerProcess | None = None
         self._lake_problem: LakeCorrupted | None = None
         self._lake_watcher: threading.Thread | None = None
         self._sealer_setup = threading.Lock()
@@ -382,8 +387,12 @@ class EventStore:
         if not self._read_only:
             self._writer_thread = threading.Thread(target=self._write_loop, name="cardtrace-journal", daemon=True)
             self._writer_thread.start()
-            if self._lake_problem is None and self._sealer_lock.acquire():
-                self._recover_lake(lake, sealed)
+            if self._lake_problem is None:
+                if self._sealer_lock.acquire():
+                    self._recover_lake(lake, sealed)
+                elif self._start_sealer:  # `cardtrace compact` for a while, or a sealer process still finishing
+                    self._lake_problem = LakeCorrupted(lake.uri, "another process holds the sealer lock")
+                    log.warning("sealing waits: %s", self._lake_problem)
             if self._lake_problem is not None and self._start_sealer:  # at pairing, or in the lake's check
                 self._watch_lake(lake)
         return self
@@ -470,15 +479,26 @@ class EventStore:
         sealed = sealed or 0  # no lake yet: the first seal creates it
         if unless is not None and unless.is_set():
             return  # the store stopped this watcher while the lake was being checked
-        self._sealer = Sealer(
-            lake=lake,
-            journal_path=self._path,
-            committed=lambda: self._committed,
-            on_sealed=self._mark_sealed,
-            sealed_through=sealed,
-            interval_s=self._seal_interval_s,
-            batch=self._seal_batch,
-        )
+        if self._start_sealer and self._seal_in_process:
+            self._sealer = SealerProcess(
+                data_dir=self.data_dir,
+                lock_fd=self._sealer_lock.fileno(),
+                committed=lambda: self._committed,
+                on_sealed=self._mark_sealed,
+                sealed_through=sealed,
+                interval_s=self._seal_interval_s,
+                batch=self._seal_batch,
+            )
+        else:
+            self._sealer = Sealer(
+                lake=lake,
+                journal_path=self._path,
+                committed=lambda: self._committed,
+                on_sealed=self._mark_sealed,
+                sealed_through=sealed,
+                interval_s=self._seal_interval_s,
+                batch=self._seal_batch,
+            )
         if sealed != journal.sealed_sequence(self._readers.get()):
             self._mark_sealed(sealed)
         if self._start_sealer:

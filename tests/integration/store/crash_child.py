@@ -1,4 +1,5 @@
-"""The process the crash test kills: many threads appending, the sealer sealing, optionally a compaction loop.
+"""The process the crash test kills: many threads appending, the sealer sealing (in a thread, or in a process of
+its own as the service runs it), optionally a compaction loop.
 
 Each acknowledged append is written to the ack file (one O_APPEND write per line, so lines never interleave)
 only after `append` returned: every line is a promise the store made. Run it alone with
@@ -99,7 +100,7 @@ def _compact(data_dir: DataDir, ack: int) -> None:
         _say(ack, "compact-end")
 
 
-def run(data_root: str, ack_path: str, seed: int, pause_s: float, compact: bool) -> None:
+def run(data_root: str, ack_path: str, seed: int, pause_s: float, compact: bool, in_process: bool = False) -> None:
     # The sealer reads the pause when the store builds it: set it first.
     os.environ[PAUSE_AFTER_COMMIT_ENV] = str(pause_s) if pause_s else ""
     data_dir = DataDir(root=Path(data_root))
@@ -109,7 +110,8 @@ def run(data_root: str, ack_path: str, seed: int, pause_s: float, compact: bool)
         sealer_log = logging.getLogger("cardtrace.sealer")
         sealer_log.setLevel(logging.DEBUG)
         sealer_log.addHandler(_AckHandler(ack))
-    store = EventStore(data_dir, seal_interval_s=0.05, seal_batch=2_000)
+    # With `in_process`, the sealer runs as `cardtrace serve` runs it: a process of its own, killed with this one.
+    store = EventStore(data_dir, seal_interval_s=0.05, seal_batch=2_000, seal_in_process=in_process)
     _say(ack, "ready")
     threads = [
         threading.Thread(target=_write, args=(store, ack, f"c{seed}", writer, seed), daemon=True)

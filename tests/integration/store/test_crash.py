@@ -16,7 +16,7 @@ import pytest
 from deltalake import DeltaTable
 
 from projections.data_dir import DataDir
-from projections.lake.table import LakeTable
+from projections.lake.table import FileLock, LakeTable, sealer_lock_path
 from projections.store import Append, EventStore
 from projections.store.journal import sealed_sequence
 from tests.integration.store import crash_child
@@ -37,6 +37,14 @@ def _wait_for(path: Path, predicate: Callable[[list[str]], bool], timeout: float
         time.sleep(0.005)
 
 
+def _wait_until_free(lock: FileLock, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not lock.acquire():
+        assert time.monotonic() < deadline, f"{lock.path} is still held after the crash"
+        time.sleep(0.01)
+    lock.release()
+
+
 def _acks(path: Path) -> list[Ack]:
     found = []
     for line in _lines(path):
@@ -48,6 +56,8 @@ def _acks(path: Path) -> list[Ack]:
 
 def _check_after_restart(data_dir: DataDir, acked: dict[str, tuple[int, int]]) -> tuple[int, int]:
     """Every promise kept exactly once, in the journal and then in the lake; returns (journal, lake-before) marks."""
+    # A sealer process dies with the killed store (the kernel kills it): wait until it is gone, lock and all.
+    _wait_until_free(FileLock(sealer_lock_path(data_dir)))
     # Both marks as the crash left them, before the store's recovery brings the journal's cached one up to date.
     lake_mark = LakeTable.for_data_dir(data_dir).read_high_water_mark()
     with contextlib.closing(sqlite3.connect(data_dir.journal_path)) as journal:
@@ -94,10 +104,18 @@ def test_kill_9_at_any_moment_loses_no_acknowledged_append_and_doubles_none(tmp_
     kills_inside_a_compaction = 0
     for cycle in range(CYCLES):
         kind = ("random", "random", "seal", "random", "compact", "random")[cycle % 6]
+        in_process = cycle // 6 % 2 == 1  # every other round of six seals in a process of its own, as a service
         ack_path = tmp_path / f"acks-{cycle}.txt"
         child = context.Process(
             target=crash_child.run,
-            args=(str(data_dir.root), str(ack_path), cycle, 0.3 if kind == "seal" else 0.0, kind == "compact"),
+            args=(
+                str(data_dir.root),
+                str(ack_path),
+                cycle,
+                0.3 if kind == "seal" else 0.0,
+                kind == "compact",
+                in_process,
+            ),
         )
         child.start()
         _wait_for(ack_path, lambda lines: "ready" in lines)

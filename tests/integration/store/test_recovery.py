@@ -429,3 +429,16 @@ def test_a_watcher_that_finds_the_sealer_lock_taken_says_so_and_waits_for_it(tmp
         other_process.release()
 
         wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
+
+
+def test_a_store_opened_while_another_process_holds_the_sealer_lock_seals_once_it_is_free(tmp_path: Path) -> None:
+    data_dir = _plant_with_lake(tmp_path / "plant", "J1044")
+    other_process = FileLock(sealer_lock_path(data_dir))  # `cardtrace compact`, or a sealer process finishing
+    assert other_process.acquire()
+
+    with EventStore(data_dir, lake_retry_s=0.05, seal_interval_s=0.05) as store:
+        assert "another process holds the sealer lock" in str(store.lake_problem)
+        _press_sheets(store, "J1044", range(3, 4))  # acknowledged meanwhile
+        other_process.release()
+
+        wait_for(lambda: store.lake_problem is None and store.health()["sealed_sequence"] == 7)
