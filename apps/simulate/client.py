@@ -94,7 +94,7 @@ class InProcessClient:
 
     def __init__(self, data_dir: DataDir, factory: Factory | None = None) -> None:
         try:
-            self._store = EventStore(data_dir, seal_in_process=True)
+            self._store = EventStore(data_dir)
         except JournalInUse:
             raise SimulationError(
                 f"another process (a running `cardtrace serve`?) holds the journal of {data_dir.root}; "
