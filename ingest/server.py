@@ -131,13 +131,15 @@ def run_server(data_dir: DataDir, host: str = "127.0.0.1", port: int = 8000) -> 
         backlog=2048,
     )
     server = uvicorn.Server(config)
-    # uvicorn re-raises a captured signal once it has shut down gracefully; with the default SIGTERM handler that
-    # would end the process by the signal. Drained and sealed by then, the service exits 0 instead.
-    previous = signal.signal(signal.SIGTERM, _drained)
+    # uvicorn re-raises a captured signal once it has shut down gracefully; with the default handlers that would
+    # end the process by the signal (SIGINT: a KeyboardInterrupt, exit 130). Drained and sealed by then, the
+    # service exits 0 instead.
+    previous = {number: signal.signal(number, _drained) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler_before in previous.items():
+            signal.signal(number, handler_before)
         handler.close()
     # uvicorn leaves started=False when the socket could not be bound or the lifespan failed to start.
     return 0 if server.started else 1

@@ -36,12 +36,12 @@ class _Forward(logging.Handler):
             self._say({"log": [record.name, record.levelno, record.getMessage()]})
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(store_pid: int) -> None:
     """Ask the kernel to kill this process when its parent dies (Linux): a sealer never outlives its store."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the parent died before the request took effect
+    if os.getppid() != store_pid:  # the store died before the request took effect: this one was adopted
         os._exit(1)
 
 
@@ -112,8 +112,12 @@ def _serve(settings: dict[str, Any], commands: IO[bytes], answers: IO[bytes]) ->
 
 
 def main() -> int:
-    _die_with_parent()
     settings = json.loads(sys.argv[1])
+    _die_with_parent(int(settings["store_pid"]))
+    # Ctrl-C in a terminal and a service manager's stop reach the whole process group: the store decides when its
+    # sealer stops (after sealing what it acknowledged), not the signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # The pipe to the store is this process's stdout: nothing else may write there.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

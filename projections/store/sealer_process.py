@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -38,6 +39,7 @@ log = logging.getLogger("cardtrace.sealer")
 
 SPAWN_TIMEOUT_S: Final = 10.0
 RESTART_AFTER_S: Final = 1.0  # after the sealer process died unexpectedly
+ASKS: Final = 3  # a seal_through asked of successive sealer processes, when one dies while asked
 STOP_TIMEOUT_S: Final = 120.0  # a seal in hand is finished first: a large chunk to slow storage
 
 
@@ -105,16 +107,18 @@ class SealerProcess:
                 self._send({"committed": committed})
 
     def seal_through(self, target: int) -> int:
-        """Seal every event up to `target`; returns the lake's high-water mark (as `Sealer.seal_through`)."""
+        """Seal every event up to `target`; returns the lake's high-water mark (as `Sealer.seal_through`).
+
+        A sealer process that dies meanwhile is waited for to be replaced, and asked again (a service stopping
+        right after its sealer was killed still seals what it acknowledged)."""
         with self._request_lock:
-            with self._answered:
-                self._answer = None
-            self._send({"seal_through": target})
-            with self._answered:
-                while (answer := self._answer_in()) is None:
-                    if not self._alive():
-                        raise SealerProcessError(f"the sealer process exited with code {self._exit_code()}")
-                    self._answered.wait(0.5)
+            for attempt in range(ASKS):
+                try:
+                    answer = self._ask({"seal_through": target})
+                    break
+                except SealerProcessError:
+                    if attempt == ASKS - 1 or not self._replaced_in(RESTART_AFTER_S + SPAWN_TIMEOUT_S):
+                        raise
         if "failed" in answer:
             if answer.get("corrupted"):
                 raise LakeCorrupted(self._data_dir.lake_uri, str(answer["failed"]))
@@ -143,6 +147,26 @@ class SealerProcess:
         self._process = None
 
     # --- the store's side of the pipe ----------------------------------------------------------------------
+
+    def _ask(self, message: dict[str, object]) -> dict[str, Any]:
+        with self._answered:
+            self._answer = None
+        self._send(message)
+        with self._answered:
+            while (answer := self._answer_in()) is None:
+                if not self._alive():
+                    raise SealerProcessError(f"the sealer process exited with code {self._exit_code()}")
+                self._answered.wait(0.5)
+        return answer
+
+    def _replaced_in(self, seconds: float) -> bool:
+        """Whether a live sealer process is there within `seconds` (the keeper replaces a dead one)."""
+        deadline = time.monotonic() + seconds
+        while not self._alive():
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def _answer_in(self) -> dict[str, Any] | None:
         return self._answer
@@ -188,7 +212,12 @@ class SealerProcess:
         spawned.set()
 
     def _spawn(self) -> "subprocess.Popen[bytes]":
-        settings = {"data_dir": str(self._data_dir.root), "interval_s": self._interval_s, "batch": self._batch}
+        settings = {
+            "data_dir": str(self._data_dir.root),
+            "interval_s": self._interval_s,
+            "batch": self._batch,
+            "store_pid": os.getpid(),
+        }
         # The child finds this package as the store's process did (a checkout run without installing it too).
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_source_root(), _pythonpath()]))}
         return subprocess.Popen(
@@ -196,6 +225,9 @@ class SealerProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             pass_fds=(self._lock_fd,),
+            # A process group of its own: Ctrl-C in the terminal is for the service, which stops its sealer
+            # after sealing what it acknowledged.
+            process_group=0,
             env=environment,
         )
 
