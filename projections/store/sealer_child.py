@@ -60,7 +60,7 @@ def _serve(settings: dict[str, Any], commands: IO[bytes], answers: IO[bytes]) ->
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
 
-    data_dir = DataDir(root=Path(settings["data_dir"]))
+    data_dir = DataDir(root=Path(settings["data_dir"]), lake_uri_override=settings["lake_uri"])
     journal_path = data_dir.journal_path
     counter = journal.Readers(journal_path)  # what is committed: read from this thread and the sealer's
     lake = LakeTable.for_data_dir(data_dir)

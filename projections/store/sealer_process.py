@@ -214,6 +214,7 @@ class SealerProcess:
     def _spawn(self) -> "subprocess.Popen[bytes]":
         settings = {
             "data_dir": str(self._data_dir.root),
+            "lake_uri": self._data_dir.lake_uri,  # an override (object storage) included
             "interval_s": self._interval_s,
             "batch": self._batch,
             "store_pid": os.getpid(),

@@ -113,3 +113,13 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_the_sealer_process_seals_into_the_lake_the_store_was_given(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "object-storage" / "events"  # as CARDTRACE_LAKE_URI would name it
+    data_dir = DataDir(root=tmp_path / "data", lake_uri_override=str(elsewhere))
+    with EventStore(data_dir, seal_in_process=True, seal_interval_s=0.1) as store:
+        _press(store, 1, 2)
+        assert store.seal_now() == 4
+    assert _lake_sequence(data_dir) == [1, 2, 3, 4]
+    assert not (tmp_path / "data" / "lake").exists()
