@@ -39,6 +39,8 @@ log = logging.getLogger("cardtrace.sealer")
 
 SPAWN_TIMEOUT_S: Final = 10.0
 RESTART_AFTER_S: Final = 1.0  # after the sealer process died unexpectedly
+MAX_RESTART_AFTER_S: Final = 30.0  # the longest wait, for one that keeps dying as it starts
+LIVED_S: Final = 60.0  # a sealer process that lived this long died of something new: retried at once
 ASKS: Final = 3  # a seal_through asked of successive sealer processes, when one dies while asked
 STOP_TIMEOUT_S: Final = 120.0  # a seal in hand is finished first: a large chunk to slow storage
 
@@ -117,7 +119,7 @@ class SealerProcess:
                     answer = self._ask({"seal_through": target})
                     break
                 except SealerProcessError:
-                    if attempt == ASKS - 1 or not self._replaced_in(RESTART_AFTER_S + SPAWN_TIMEOUT_S):
+                    if attempt == ASKS - 1 or not self._replaced_in(MAX_RESTART_AFTER_S + SPAWN_TIMEOUT_S):
                         raise
         if "failed" in answer:
             if answer.get("corrupted"):
@@ -191,6 +193,7 @@ class SealerProcess:
     def _keep(self, spawned: threading.Event) -> None:
         # The kernel kills the child when the thread that started it ends (PR_SET_PDEATHSIG is per thread), so
         # this one thread starts every sealer process and lives as long as they may.
+        pause = RESTART_AFTER_S
         while True:
             with self._lifecycle:
                 if self._stopping.is_set():
@@ -198,6 +201,7 @@ class SealerProcess:
                 process = self._process = self._spawn()
                 self._loop_stopped = False
             spawned.set()
+            began = time.monotonic()
             code = self._read(process)
             with self._answered:
                 self._answered.notify_all()
@@ -205,9 +209,12 @@ class SealerProcess:
                 break
             # Killed (the OOM killer, a hand) or crashed: the events wait in the journal; a new sealer takes over
             # from the lake's own mark, so nothing is sealed twice or skipped.
-            self.last_error = f"the sealer process exited with code {code}; starting another"
+            # One that dies at once again and again (storage out of reach as it starts) is retried ever more
+            # slowly: each start costs an interpreter's imports.
+            pause = RESTART_AFTER_S if time.monotonic() - began > LIVED_S else min(pause * 2, MAX_RESTART_AFTER_S)
+            self.last_error = f"the sealer process exited with code {code}; starting another in {pause:.0f} s"
             log.error("%s", self.last_error)
-            if self._stopping.wait(RESTART_AFTER_S):
+            if self._stopping.wait(pause):
                 break
         spawned.set()
 
