@@ -332,7 +332,8 @@ class EventStore:
         self._queue: queue.SimpleQueue[_Ticket | _SealMark | object] = queue.SimpleQueue()
         self._writer_thread: threading.Thread | None = None
         self._writer: sqlite3.Connection | None = None
-        self._readers = journal.Readers(self._path)
+        # A read-only store reads what another process writes, and a restore may put another file in its place.
+        self._readers = journal.Readers(self._path, follow_replacement=read_only)
         self._writer_lock = FileLock(self._path.parent / "writer.lock")
         self._sealer_lock = FileLock(sealer_lock_path(data_dir))
         self._sealer: Sealer | SealerProcess | None = None
@@ -802,7 +803,9 @@ class EventStore:
             since = self._commits
         events = tuple(journal.events_of_aggregate(self._readers.get(), aggregate_id))
         entry = (events[-1].aggregate_version if events else 0, events)
-        if len(events) <= AGGREGATE_CACHE_MAX_EVENTS:
+        # Only the writer's store caches: it evicts what it changes; a read-only one cannot see another
+        # process's appends coming.
+        if len(events) <= AGGREGATE_CACHE_MAX_EVENTS and not self._read_only:
             with self._cache_lock:
                 if not self._touched_since(since, aggregate_id):
                     self._aggregates.put(aggregate_id, entry)

@@ -15,6 +15,7 @@ import io
 import json
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from core.events import EVENT_TYPES, PayloadValue, payload_fields
 from core.upcasting import upcast, upcast_payload
 from projections.lake.schema import LAKE_SCHEMA, PARTITION_COLUMN, UTC_MICROSECONDS
 
+FOLLOW_CHECK_S: Final = 1.0  # how often a following reader asks whether the journal file was replaced
 JOURNAL_FORMAT: Final = 2  # PRAGMA user_version: bump with a migration when the tables change (see _MIGRATIONS)
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND: Final = timedelta(microseconds=1)
@@ -162,6 +164,15 @@ class _Connection(sqlite3.Connection):
     when its thread ends, instead of living as long as the store."""
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """Which file the path names (device, inode): another after a replacement; None while there is none."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
 def connect(path: Path, *, writer: bool) -> sqlite3.Connection:
     # isolation_level=None: the store opens and ends every transaction itself (BEGIN IMMEDIATE ... COMMIT).
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0, factory=_Connection)
@@ -209,23 +220,46 @@ def create_tables(connection: sqlite3.Connection) -> None:
 
 
 class Readers:
-    """One read connection per thread: sqlite3 connections must not be shared across threads mid-query."""
+    """One read connection per thread: sqlite3 connections must not be shared across threads mid-query.
 
-    def __init__(self, path: Path) -> None:
+    With `follow_replacement` (a reader in another process than the writer: the apps), a journal file put in
+    the path's place (`cardtrace restore-journal`) is noticed within FOLLOW_CHECK_S and read from then on; an
+    open connection would go on reading the replaced file, moved aside, for as long as the reader runs.
+    """
+
+    def __init__(self, path: Path, *, follow_replacement: bool = False) -> None:
         self._path = path
         self._local = threading.local()
         # Weak: a thread's connection goes (and closes) with the thread; close() closes the ones still alive.
         self._opened: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._follow = follow_replacement
+        self._file: tuple[int, int] | None = _file_identity(path) if follow_replacement else None
+        self._checked_at = time.monotonic()
+        self.generation = 0  # how many times the file was found replaced
 
     def get(self) -> sqlite3.Connection:
+        if self._follow and time.monotonic() - self._checked_at > FOLLOW_CHECK_S:
+            self._check_replaced()
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None and getattr(self._local, "generation", 0) != self.generation:
+            connection.close()  # the file it reads was replaced
+            connection = None
         if connection is None:
             connection = connect(self._path, writer=False)
             self._local.connection = connection
+            self._local.generation = self.generation
             with self._lock:
                 self._opened.add(connection)
         return connection
+
+    def _check_replaced(self) -> None:
+        with self._lock:
+            self._checked_at = time.monotonic()
+            now = _file_identity(self._path)
+            if now is not None and now != self._file:
+                self._file = now
+                self.generation += 1
 
     def close(self) -> None:
         with self._lock:

@@ -12,7 +12,7 @@ from projections.store import Append, EventStore, JournalInUse
 from projections.store.backup import backup_journal, restore_journal
 from projections.store.errors import JournalCopyError
 from projections.store.recovery import recover_journal
-from tests.integration.store.conftest import press_scan, sheet_started
+from tests.integration.store.conftest import press_scan, sheet_started, wait_for
 
 
 def _press(store: EventStore, sheets: range) -> None:
@@ -162,3 +162,17 @@ def test_a_file_copy_of_a_journal_with_its_wal_beside_it_is_restored_whole(data_
     assert not restored.journal_path.with_name("journal.sqlite3-wal").exists()
     with EventStore(restored, read_only=True) as reader:
         assert reader.read_arrow(0).equals(everything)
+
+
+def test_a_reader_open_through_a_restore_reads_the_journal_put_back(data_dir: DataDir, tmp_path: Path) -> None:
+    with EventStore(data_dir, start_sealer=False) as store:
+        _press(store, range(1, 4))
+        store.seal_now()
+        copy = backup_journal(data_dir, tmp_path / "copy.sqlite3")
+        _press(store, range(4, 6))
+
+    with EventStore(data_dir, read_only=True) as dashboard:  # an app left running through the restore
+        assert dashboard.last_sequence() == 5
+        restore_journal(data_dir, copy.path, force=True)
+        wait_for(lambda: dashboard.last_sequence() == 3, 5, dashboard.last_sequence)
+        assert [event.sequence_num for event in dashboard.read(0, 100)] == [1, 2, 3]
