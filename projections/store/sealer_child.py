@@ -4,6 +4,7 @@ store that started it, answering on stdout what it asks on stdin (see `projectio
 
 import contextlib
 import ctypes
+import io
 import json
 import logging
 import os
@@ -45,7 +46,9 @@ def _die_with_parent(store_pid: int) -> None:
         os._exit(1)
 
 
-def _serve(settings: dict[str, Any], commands: IO[bytes], answers: IO[bytes]) -> int:
+def _serve(settings: dict[str, Any], commands: io.RawIOBase, answers: IO[bytes]) -> int:
+    """Seal for the store until it says stop or goes away. `commands` is unbuffered on purpose: a buffered reader
+    would read a second message ahead, and `select` on the descriptor would not see it waiting."""
     say_lock = threading.Lock()
 
     def say(message: dict[str, object]) -> None:
@@ -114,14 +117,15 @@ def _serve(settings: dict[str, Any], commands: IO[bytes], answers: IO[bytes]) ->
 def main() -> int:
     settings = json.loads(sys.argv[1])
     _die_with_parent(int(settings["store_pid"]))
-    # Ctrl-C in a terminal and a service manager's stop reach the whole process group: the store decides when its
-    # sealer stops (after sealing what it acknowledged), not the signal.
+    # A service manager's stop may signal every process of the service (and this one starts in a process group
+    # of its own, out of the terminal's Ctrl-C): the store decides when its sealer stops, after sealing what it
+    # acknowledged, not the signal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # The pipe to the store is this process's stdout: nothing else may write there.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    return _serve(settings, sys.stdin.buffer, answers)
+    return _serve(settings, io.FileIO(sys.stdin.fileno(), "rb", closefd=False), answers)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from deltalake import DeltaTable
@@ -123,3 +124,16 @@ def test_the_sealer_process_seals_into_the_lake_the_store_was_given(tmp_path: Pa
         assert store.seal_now() == 4
     assert _lake_sequence(data_dir) == [1, 2, 3, 4]
     assert not (tmp_path / "data" / "lake").exists()
+
+
+def test_messages_sent_back_to_back_are_each_answered(data_dir: DataDir) -> None:
+    # A batch of one: every commit tells the sealer process so, and seal_now's question follows on their heels.
+    with EventStore(data_dir, seal_in_process=True, seal_interval_s=60, seal_batch=1) as store:
+        wait_for(lambda: len(_sealer_pids(os.getpid())) == 1, 30, "a sealer process")
+        for round_number in range(5):
+            _press(store, 1 + 3 * round_number, 3)
+            answered: list[int] = []
+            asking = threading.Thread(target=lambda into=answered: into.append(store.seal_now()), daemon=True)
+            asking.start()
+            asking.join(30)
+            assert answered == [store.last_sequence()], "seal_now was never answered"
