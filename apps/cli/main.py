@@ -6,9 +6,12 @@ to stderr with exit code != 0. Heavy packages are imported inside each command s
 
 import argparse
 import gc
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from core.errors import DomainError
 from projections.data_dir import DataDir, resolve_data_dir
@@ -273,5 +276,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def run() -> NoReturn:
+    """The `cardtrace` command: `main`, then out without finalizing the interpreter.
+
+    Native thread pools (Arrow's, DuckDB's) torn down at interpreter exit now and then abort the process
+    ("terminate called without an active exception", apache/arrow#34314): a command that did its work would
+    end with SIGABRT (seen once in CI after `recover-journal` had finished). Every command has closed what it
+    opened by the time `main` returns, so its output is flushed and the process leaves at once.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

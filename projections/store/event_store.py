@@ -14,6 +14,7 @@ import operator
 import queue
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from projections.store.sealer import Sealer
 from projections.store.sealer_process import SealerProcess
 
 log = logging.getLogger("cardtrace.store")
+
+SEALER_LOCK_GRACE_S: Final = 2.0  # how long opening waits for a sealer lock that is just being let go
 
 BULK_RUN: Final = 4_096  # appends of an append_many handed to the writer at a time (see append_many)
 MAX_BATCH_APPENDS: Final = 20_000  # one group commit; bounds the writer's memory and one transaction's size
@@ -389,7 +392,7 @@ class EventStore:
             self._writer_thread = threading.Thread(target=self._write_loop, name="cardtrace-journal", daemon=True)
             self._writer_thread.start()
             if self._lake_problem is None:
-                if self._sealer_lock.acquire():
+                if self._take_sealer_lock():
                     self._recover_lake(lake, sealed)
                 elif self._start_sealer:  # `cardtrace compact` for a while, or a sealer process still finishing
                     self._lake_problem = LakeCorrupted(lake.uri, "another process holds the sealer lock")
@@ -397,6 +400,16 @@ class EventStore:
             if self._lake_problem is not None and self._start_sealer:  # at pairing, or in the lake's check
                 self._watch_lake(lake)
         return self
+
+    def _take_sealer_lock(self) -> bool:
+        """The sealer lock, waiting a moment for it: a process that died holding it (a store killed with its
+        sealer process) lets go only once the kernel has released its files, a few milliseconds later."""
+        deadline = time.monotonic() + SEALER_LOCK_GRACE_S
+        while not self._sealer_lock.acquire():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def _pair_with_lake(self, lake: LakeTable) -> int:
         """The lake's high-water mark once it is known to hold this journal's history and no more (see

@@ -71,6 +71,7 @@ def _serve(settings: dict[str, Any], commands: io.RawIOBase, answers: IO[bytes])
     # committed more than it reported. The store checked at open that the lake holds this journal's history.
     sealed_through = lake.read_high_water_mark() if lake.exists() else 0
     say({"sealed": sealed_through})
+    say({"error": None})  # this one starts clean: what the store heard of one before is over
     sealer = Sealer(
         lake=lake,
         journal_path=journal_path,

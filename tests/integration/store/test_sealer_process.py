@@ -68,6 +68,7 @@ def test_a_killed_sealer_process_is_replaced_and_nothing_is_sealed_twice(data_di
         _press(store, 11, 10)  # the journal acknowledges meanwhile
         wait_for(lambda: _sealer_pids(os.getpid()) not in ([], [first]), 30, "another sealer process")
         wait_for(lambda: store.health()["sealed_sequence"] == 40, 30, store.health)
+        assert store.health()["sealer_error"] is None  # healthy again
     assert _lake_sequence(data_dir) == list(range(1, 41))
 
 
@@ -101,7 +102,8 @@ def test_the_sealer_process_dies_with_its_store_and_lets_the_next_one_seal(data_
         owner.wait()
     wait_for(lambda: not Path(f"/proc/{sealer}").exists() or _is_zombie(sealer), 10, "the sealer to die")
     lock = FileLock(sealer_lock_path(data_dir))
-    assert lock.acquire()  # nobody holds the sealer lock any more
+    # Nobody holds the sealer lock any more, once the kernel has released the dead processes' files (deferred).
+    wait_for(lock.acquire, 2, "the sealer lock")
     lock.release()
     with EventStore(data_dir, seal_in_process=True, seal_interval_s=0.1) as store:
         _press(store, 4, 2)
