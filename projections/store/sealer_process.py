@@ -1,9 +1,8 @@
 """The sealer in a process of its own: the service's event loop and journal writer keep the GIL to themselves.
 
 Sealing is CPU work (rendering, parsing, Parquet encoding) and waits on storage; in the service's process it
-competed for the GIL with every scan's decision (measured: POST /scan served 46% more scans/s with sealing
-elsewhere), and a delta-rs call waiting on hung object storage held the GIL for up to its timeout, stalling
-acknowledgements. Here the same `Sealer` runs in a child process (`projections.store.sealer_child`) and talks to
+competed for the GIL with every scan's decision, and a delta-rs call waiting on hung object storage held the
+GIL for up to its timeout, stalling acknowledgements (DECISIONS, ADR-7, has what it changed in speed). Here the same `Sealer` runs in a child process (`projections.store.sealer_child`) and talks to
 the store over its stdin and stdout, one JSON message a line:
 
     store -> sealer   {"committed": N}          more events are committed (a full batch is waiting)
