@@ -2,8 +2,9 @@
 
 Sealing is CPU work (rendering, parsing, Parquet encoding) and waits on storage; in the service's process it
 competed for the GIL with every scan's decision, and a delta-rs call waiting on hung object storage held the
-GIL for up to its timeout, stalling acknowledgements (DECISIONS, ADR-7, has what it changed in speed). Here the same `Sealer` runs in a child process (`projections.store.sealer_child`) and talks to
-the store over its stdin and stdout, one JSON message a line:
+GIL for up to its timeout, stalling acknowledgements (DECISIONS, ADR-7, has what it changed in speed). Here
+the same `Sealer` runs in a child process (`projections.store.sealer_child`) and talks to the store over its
+stdin and stdout, one JSON message a line:
 
     store -> sealer   {"committed": N}          more events are committed (a full batch is waiting)
                       {"seal_through": N}       seal through N now, answer when done
