@@ -38,7 +38,7 @@ PUBLIC_PROBLEMS: Final = {
         "sealing is stopped: the lake cannot be read, does not hold this journal's history, or another process"
         " is writing it; scans are still acknowledged (the server's log says which, and the fix)"
     ),
-    "sealer_error": ("sealing failed and is retried; scans are still acknowledged (the server's log says why)"),
+    "sealer_error": "sealing failed and is retried; scans are still acknowledged (the server's log says why)",
 }
 
 

@@ -180,8 +180,8 @@ class SnapshotReader:
         self._files_sealed = 0
         self._files_lake_id: str | None = None
         self._sealed_seen: int | None = None  # the lake's high-water mark at the last snapshot
-        # Delta table id -> whether it holds another history than the journal (`_holds_another_history`)
-        self._other_history: dict[str, bool] = {}
+        # (Delta table id, journal file) -> whether they hold different histories (`_holds_another_history`)
+        self._other_history: dict[tuple[str, int], bool] = {}
 
     def take(self) -> Snapshot:
         files, sealed, lake_id = self._lake_files()
@@ -249,20 +249,21 @@ class SnapshotReader:
     def _holds_another_history(self) -> bool:
         """Whether the lake at the URI is another log than the journal beside it (another plant's lake, a data
         directory pointing at the wrong URI): their events of one number differ. The store refuses to seal into
-        such a lake; reads must not lay this journal's tail over it either. Decided once per Delta table (this
-        reader's journal connections stay on the file they opened, so a journal put back is a new reader's)."""
+        such a lake; reads must not lay this journal's tail over it either. Decided once per Delta table and
+        journal file (a journal put back by a restore is read from then on, and decided again)."""
         lake_id = self._files_lake_id
-        if lake_id is None:
+        journal = self._open_journal()
+        if lake_id is None or journal is None:
             return False
-        verdict = self._other_history.get(lake_id)
+        pair = (lake_id, journal.journal_replacements)
+        verdict = self._other_history.get(pair)
         if verdict is not None:
             return verdict
-        journal = self._open_journal()
-        overlap = 0 if journal is None else min(self._files_sealed, journal.last_sequence())
-        if journal is None or overlap == 0:
+        overlap = min(self._files_sealed, journal.last_sequence())
+        if overlap == 0:
             return False  # nothing to compare yet: decided at a later version
         verdict = pairing.disagreement(self._lake, journal.event_key, overlap) is not None
-        self._other_history[lake_id] = verdict
+        self._other_history[pair] = verdict
         if verdict:
             log.error(
                 "the lake %s holds another history than the journal %s (their events %d differ): reads come from"

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -352,7 +353,18 @@ class FileLock:
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self) -> bool:
+    def acquire(self, wait_s: float = 0.0) -> bool:
+        """Take the lock; False if another holder keeps it for `wait_s` more seconds. A process that died holding
+        it lets go only once the kernel has released its files, a few milliseconds after it is gone: a caller
+        that follows such a death gives it a moment."""
+        deadline = time.monotonic() + wait_s
+        while not self._try():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _try(self) -> bool:
         if self._fd is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)

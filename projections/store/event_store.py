@@ -8,13 +8,13 @@ one SQLite transaction: one fsync acknowledges many appends. A commit that fails
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import operator
 import queue
 import sqlite3
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -392,7 +392,8 @@ class EventStore:
             self._writer_thread = threading.Thread(target=self._write_loop, name="cardtrace-journal", daemon=True)
             self._writer_thread.start()
             if self._lake_problem is None:
-                if self._take_sealer_lock():
+                # a sealer process of a store killed just before may still be letting it go
+                if self._sealer_lock.acquire(wait_s=SEALER_LOCK_GRACE_S):
                     self._recover_lake(lake, sealed)
                 elif self._start_sealer:  # `cardtrace compact` for a while, or a sealer process still finishing
                     self._lake_problem = LakeCorrupted(lake.uri, "another process holds the sealer lock")
@@ -400,16 +401,6 @@ class EventStore:
             if self._lake_problem is not None and self._start_sealer:  # at pairing, or in the lake's check
                 self._watch_lake(lake)
         return self
-
-    def _take_sealer_lock(self) -> bool:
-        """The sealer lock, waiting a moment for it: a process that died holding it (a store killed with its
-        sealer process) lets go only once the kernel has released its files, a few milliseconds later."""
-        deadline = time.monotonic() + SEALER_LOCK_GRACE_S
-        while not self._sealer_lock.acquire():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-        return True
 
     def _pair_with_lake(self, lake: LakeTable) -> int:
         """The lake's high-water mark once it is known to hold this journal's history and no more (see
@@ -493,26 +484,17 @@ class EventStore:
         sealed = sealed or 0  # no lake yet: the first seal creates it
         if unless is not None and unless.is_set():
             return  # the store stopped this watcher while the lake was being checked
-        if self._start_sealer and self._seal_in_process:
-            self._sealer = SealerProcess(
-                data_dir=self.data_dir,
-                lock_fd=self._sealer_lock.fileno(),
-                committed=lambda: self._committed,
-                on_sealed=self._mark_sealed,
-                sealed_through=sealed,
-                interval_s=self._seal_interval_s,
-                batch=self._seal_batch,
-            )
-        else:
-            self._sealer = Sealer(
-                lake=lake,
-                journal_path=self._path,
-                committed=lambda: self._committed,
-                on_sealed=self._mark_sealed,
-                sealed_through=sealed,
-                interval_s=self._seal_interval_s,
-                batch=self._seal_batch,
-            )
+        in_process = self._start_sealer and self._seal_in_process
+        kind = functools.partial(SealerProcess, lock_fd=self._sealer_lock.fileno()) if in_process else Sealer
+        self._sealer = kind(
+            lake=lake,
+            journal_path=self._path,
+            committed=lambda: self._committed,
+            on_sealed=self._mark_sealed,
+            sealed_through=sealed,
+            interval_s=self._seal_interval_s,
+            batch=self._seal_batch,
+        )
         if sealed != journal.sealed_sequence(self._readers.get()):
             self._mark_sealed(sealed)
         if self._start_sealer:
@@ -923,6 +905,11 @@ class EventStore:
             "lake_problem": None if self._lake_problem is None else str(self._lake_problem),
             "read_only": self._read_only,
         }
+
+    @property
+    def journal_replacements(self) -> int:
+        """How many times this read-only store found its journal file replaced (a restore) and reopened it."""
+        return self._readers.generation
 
     @property
     def lake_problem(self) -> LakeCorrupted | None:

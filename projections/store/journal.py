@@ -239,12 +239,13 @@ class Readers:
         self.generation = 0  # how many times the file was found replaced
 
     def get(self) -> sqlite3.Connection:
-        if self._follow and time.monotonic() - self._checked_at > FOLLOW_CHECK_S:
-            self._check_replaced()
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is not None and getattr(self._local, "generation", 0) != self.generation:
-            connection.close()  # the file it reads was replaced
-            connection = None
+        if self._follow:  # not on the writer's store (the scan path): its file cannot be replaced under it
+            if time.monotonic() - self._checked_at > FOLLOW_CHECK_S:
+                self._check_replaced()
+            if connection is not None and self._local.generation != self.generation:
+                connection.close()  # the file it reads was replaced
+                connection = None
         if connection is None:
             connection = connect(self._path, writer=False)
             self._local.connection = connection

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Final
 
-from projections.data_dir import DataDir
 from projections.lake.errors import LakeCorrupted
-from projections.lake.table import LakeTable
+from projections.lake.table import LakeTable, storage_options_for
 from projections.store import journal
 from projections.store.sealer import Sealer
 
@@ -63,10 +62,9 @@ def _serve(settings: dict[str, Any], commands: io.RawIOBase, answers: IO[bytes])
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
 
-    data_dir = DataDir(root=Path(settings["data_dir"]), lake_uri_override=settings["lake_uri"])
-    journal_path = data_dir.journal_path
+    journal_path = Path(settings["journal_path"])
     counter = journal.Readers(journal_path)  # what is committed: read from this thread and the sealer's
-    lake = LakeTable.for_data_dir(data_dir)
+    lake = LakeTable(settings["lake_uri"], storage_options_for(settings["lake_uri"]))
     # The lake's own mark, not the store's note of it: a sealer before this one (a process that died) may have
     # committed more than it reported. The store checked at open that the lake holds this journal's history.
     sealed_through = lake.read_high_water_mark() if lake.exists() else 0

@@ -32,8 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from projections.data_dir import DataDir
 from projections.lake.errors import LakeCorrupted
+from projections.lake.table import LakeTable
 
 log = logging.getLogger("cardtrace.sealer")
 
@@ -55,7 +55,8 @@ class SealerProcess:
     def __init__(
         self,
         *,
-        data_dir: DataDir,
+        lake: LakeTable,
+        journal_path: Path,
         lock_fd: int,
         committed: Callable[[], int],
         on_sealed: Callable[[int], None],
@@ -63,7 +64,8 @@ class SealerProcess:
         interval_s: float,
         batch: int,
     ) -> None:
-        self._data_dir = data_dir
+        self._lake_uri = lake.uri  # the child opens it anew, with the storage options of the same environment
+        self._journal_path = journal_path
         self._lock_fd = lock_fd
         self._committed = committed
         self._on_sealed = on_sealed
@@ -124,7 +126,7 @@ class SealerProcess:
                         raise
         if "failed" in answer:
             if answer.get("corrupted"):
-                raise LakeCorrupted(self._data_dir.lake_uri, str(answer["failed"]))
+                raise LakeCorrupted(self._lake_uri, str(answer["failed"]))
             raise SealerProcessError(f"sealing failed in the sealer process: {answer['failed']}")
         return int(answer["done"])
 
@@ -221,8 +223,8 @@ class SealerProcess:
 
     def _spawn(self) -> "subprocess.Popen[bytes]":
         settings = {
-            "data_dir": str(self._data_dir.root),
-            "lake_uri": self._data_dir.lake_uri,  # an override (object storage) included
+            "journal_path": str(self._journal_path),
+            "lake_uri": self._lake_uri,
             "interval_s": self._interval_s,
             "batch": self._batch,
             "store_pid": os.getpid(),

@@ -37,14 +37,6 @@ def _wait_for(path: Path, predicate: Callable[[list[str]], bool], timeout: float
         time.sleep(0.005)
 
 
-def _wait_until_free(lock: FileLock, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not lock.acquire():
-        assert time.monotonic() < deadline, f"{lock.path} is still held after the crash"
-        time.sleep(0.01)
-    lock.release()
-
-
 def _acks(path: Path) -> list[Ack]:
     found = []
     for line in _lines(path):
@@ -57,7 +49,9 @@ def _acks(path: Path) -> list[Ack]:
 def _check_after_restart(data_dir: DataDir, acked: dict[str, tuple[int, int]]) -> tuple[int, int]:
     """Every promise kept exactly once, in the journal and then in the lake; returns (journal, lake-before) marks."""
     # A sealer process dies with the killed store (the kernel kills it): wait until it is gone, lock and all.
-    _wait_until_free(FileLock(sealer_lock_path(data_dir)))
+    lock = FileLock(sealer_lock_path(data_dir))
+    assert lock.acquire(wait_s=10), f"{lock.path} is still held after the crash"
+    lock.release()
     # Both marks as the crash left them, before the store's recovery brings the journal's cached one up to date.
     lake_mark = LakeTable.for_data_dir(data_dir).read_high_water_mark()
     with contextlib.closing(sqlite3.connect(data_dir.journal_path)) as journal:

@@ -33,6 +33,13 @@ def _sealer_pids(parent: int) -> list[int]:
     return found
 
 
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def _press(store: EventStore, first: int, count: int) -> None:
     for number in range(first, first + count):
         sheet = f"J1044-S{number:03d}"
@@ -103,19 +110,12 @@ def test_the_sealer_process_dies_with_its_store_and_lets_the_next_one_seal(data_
     wait_for(lambda: not Path(f"/proc/{sealer}").exists() or _is_zombie(sealer), 10, "the sealer to die")
     lock = FileLock(sealer_lock_path(data_dir))
     # Nobody holds the sealer lock any more, once the kernel has released the dead processes' files (deferred).
-    wait_for(lock.acquire, 2, "the sealer lock")
+    assert lock.acquire(wait_s=2)
     lock.release()
     with EventStore(data_dir, seal_in_process=True, seal_interval_s=0.1) as store:
         _press(store, 4, 2)
         assert store.seal_now() == 10
     assert _lake_sequence(data_dir) == list(range(1, 11))
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def test_the_sealer_process_seals_into_the_lake_the_store_was_given(tmp_path: Path) -> None:
